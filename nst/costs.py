@@ -1,0 +1,66 @@
+"""The costs of Gatys et al., written exactly as the seed's equations.
+
+    J_content = 1 / (4 nH nW nC) * sum (a_C - a_G)^2                     (1)
+    Gram(A)   = A A^T,  A of shape (nC, nH*nW)
+    J_style^l = 1 / (4 nC^2 (nH nW)^2) * sum_ij (Gram_S - Gram_G)_ij^2    (2)
+    J_style   = sum_l lambda^l J_style^l
+    J         = alpha J_content + beta J_style
+"""
+from nst.tf1 import tf
+
+# The course's style layers, each weighted 0.2.
+STYLE_LAYERS = [("conv1_1", 0.2), ("conv2_1", 0.2), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2)]
+CONTENT_LAYER = "conv4_2"
+ALPHA, BETA = 10.0, 40.0
+
+
+def _dims(a):
+    _, n_H, n_W, n_C = a.get_shape().as_list()
+    return n_H, n_W, n_C
+
+
+def compute_content_cost(a_C, a_G):
+    """Eq. (1): squared distance of the content-layer activations, over 4 nH nW nC."""
+    n_H, n_W, n_C = _dims(a_G)
+    return tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
+
+
+def unroll(a):
+    """(1, nH, nW, nC) activations -> A of shape (nC, nH*nW): one row per channel."""
+    n_H, n_W, n_C = _dims(a)
+    return tf.transpose(tf.reshape(a, [n_H * n_W, n_C]))
+
+
+def gram_matrix(A):
+    """G_A = A A^T: how strongly each pair of channels fires together."""
+    return tf.matmul(A, A, transpose_b=True)
+
+
+def compute_layer_style_cost(a_S, a_G):
+    """Eq. (2): squared distance of the Gram matrices, over 4 nC^2 (nH nW)^2."""
+    n_H, n_W, n_C = _dims(a_G)
+    GS, GG = gram_matrix(unroll(a_S)), gram_matrix(unroll(a_G))
+    return tf.reduce_sum(tf.square(GS - GG)) / (4.0 * n_C**2 * (n_H * n_W) ** 2)
+
+
+def compute_style_cost(model, STYLE_LAYERS=STYLE_LAYERS, style_activations=None):
+    """Sum of lambda^l J_style^l over the style layers.
+
+    As in the course, a_S is read by running each layer in the default session
+    while the style image is assigned to the input, unless the activations are
+    given (``style_activations``: layer name -> array), e.g. already computed.
+    """
+    J_style = 0.0
+    for layer_name, coeff in STYLE_LAYERS:
+        a_G = model[layer_name]
+        if style_activations is None:
+            a_S = tf.get_default_session().run(a_G)
+        else:
+            a_S = style_activations[layer_name]
+        J_style += coeff * compute_layer_style_cost(tf.constant(a_S), a_G)
+    return J_style
+
+
+def total_cost(J_content, J_style, alpha=ALPHA, beta=BETA):
+    """J = alpha J_content + beta J_style."""
+    return alpha * J_content + beta * J_style

@@ -1,0 +1,109 @@
+"""The seed's steps 1-4 as code: session, targets, cost nodes, optimizer.
+
+Content and style activations are computed once, by assigning C and then S to
+the input variable, and enter the cost graph as constants. The network itself
+is built once and only as deep as the costs need. Every node the notebook
+steps through is a field of :class:`StyleTransferGraph` and also named in the
+TF graph (``J``, ``J_content``, ``J_style``, ``input``).
+"""
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, compute_content_cost
+from nst.costs import compute_style_cost, total_cost
+from nst.tf1 import tf
+from nst.vgg import build_vgg, canonical_layer, deepest
+
+LEARNING_RATE = 2.0  # Adam, as in the course
+
+
+@dataclass
+class CostSettings:
+    """What defines the objective and its optimizer; defaults are the course's."""
+
+    content_layer: str = CONTENT_LAYER
+    style_layers: list = field(default_factory=lambda: list(STYLE_LAYERS))
+    alpha: float = ALPHA
+    beta: float = BETA
+    learning_rate: float = LEARNING_RATE
+    pooling: str = "avg"
+
+    def layers(self):
+        """Layer names normalised ('relu4_2' -> 'conv4_2'), checked against VGG-19."""
+        content = canonical_layer(self.content_layer)
+        style = [(canonical_layer(name), float(w)) for name, w in self.style_layers]
+        return content, style
+
+
+def session_config():
+    """Threads left to TensorFlow's defaults (all cores); soft placement so GPU/CPU both work."""
+    return tf.ConfigProto(allow_soft_placement=True)
+
+
+def new_session():
+    """Seed step 1: a fresh default graph and an InteractiveSession over it."""
+    previous = tf.get_default_session()
+    if previous is not None:
+        previous.close()
+    tf.reset_default_graph()
+    return tf.InteractiveSession(config=session_config())
+
+
+class StyleTransferGraph(NamedTuple):
+    """The named nodes of one style-transfer problem, ready to run."""
+
+    sess: Any
+    model: dict
+    J_content: Any
+    J_style: Any
+    J: Any
+    optimizer: Any
+    train_step: Any
+    assign_input: Any  # callable(image): sets the input variable without growing the graph
+
+    def initialize(self, generated_image):
+        """Reset Adam's slots and put G into the input variable."""
+        self.sess.run(tf.global_variables_initializer())
+        self.assign_input(generated_image)
+
+    def image(self):
+        """The current G, (1, H, W, 3), normalised."""
+        return self.sess.run(self.model["input"])
+
+    def costs(self):
+        """(J, J_content, J_style) of the current G."""
+        return tuple(float(v) for v in self.sess.run([self.J, self.J_content, self.J_style]))
+
+
+def _input_assigner(sess, model):
+    value = tf.placeholder(tf.float32, model["input"].shape, name="input_value")
+    assign = model["input"].assign(value)
+    return lambda image: sess.run(assign, {value: image})
+
+
+def build_graph(sess, weights, content_image, style_image, settings=None):
+    """Seed steps 3-4: VGG-19 on the input, a_C and a_S held fixed, J, Adam's train_step.
+
+    ``content_image`` and ``style_image`` are normalised (1, H, W, 3) arrays of
+    the same size; ``weights`` comes from :func:`nst.vgg.read_vgg_weights`.
+    """
+    settings = settings or CostSettings()
+    content_layer, style_layers = settings.layers()
+    _, height, width, _ = content_image.shape
+    up_to = deepest([content_layer] + [name for name, _ in style_layers])
+    model = build_vgg(weights, height, width, settings.pooling, up_to)
+    assign_input = _input_assigner(sess, model)
+
+    assign_input(content_image)
+    a_C = sess.run(model[content_layer])
+    J_content = tf.identity(compute_content_cost(tf.constant(a_C), model[content_layer]), name="J_content")
+
+    assign_input(style_image)
+    names = [name for name, _ in style_layers]
+    a_S = dict(zip(names, sess.run([model[name] for name in names])))  # one forward pass for all
+    J_style = tf.identity(compute_style_cost(model, style_layers, a_S), name="J_style")
+
+    J = tf.identity(total_cost(J_content, J_style, settings.alpha, settings.beta), name="J")
+    optimizer = tf.train.AdamOptimizer(settings.learning_rate)
+    train_step = optimizer.minimize(J, var_list=[model["input"]])
+    return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input)

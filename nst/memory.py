@@ -1,0 +1,60 @@
+"""Will a size fit? Estimate a run's peak memory from the layer shapes, before building anything.
+
+Peak memory of one Adam step grows with the number of activations kept for the
+backward pass; the constants below were fitted to measured peak RSS on the
+CPU (see README, "Speed and memory").
+"""
+import math
+import os
+
+from nst.errors import NSTError
+from nst.vgg import LAYER_ORDER, canonical_layer
+
+# Fitted to peak RSS of 3-step runs on the CPU: 1.61 GB at 64x64, 2.18 GB at 300x400, 4.23 GB at
+# 600x800 (up to conv5_1, so 0.2 M, 38.8 M and 155 M activations).
+BASE_BYTES = 1.6 * 2**30  # TensorFlow runtime, the weights as graph constants, Python
+BYTES_PER_ACTIVATION = 18.0  # float32 ~4.5 live copies per activation (forward, grads, workspace)
+HEADROOM = 0.85  # never plan to use the last 15 % of free memory
+
+
+def activation_count(weights, height, width, up_to):
+    """Number of floats in the activations of every layer built, input included."""
+    total, h, w, channels = height * width * 3, height, width, 3
+    for name in LAYER_ORDER[: LAYER_ORDER.index(canonical_layer(up_to)) + 1]:
+        if name.startswith("pool"):
+            h, w = math.ceil(h / 2), math.ceil(w / 2)
+        else:
+            channels = weights.convs[name][0].shape[3]
+        total += h * w * channels
+    return total
+
+
+def estimate_peak_bytes(weights, height, width, up_to):
+    return BASE_BYTES + BYTES_PER_ACTIVATION * activation_count(weights, height, width, up_to)
+
+
+def available_bytes():
+    """MemAvailable from /proc/meminfo (Linux), else the physical memory size."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(weights, size, up_to, available=None):
+    """Refuse a size whose estimated peak exceeds free memory, naming the largest that fits."""
+    height, width = size
+    available = HEADROOM * (available_bytes() if available is None else available)
+    needed = estimate_peak_bytes(weights, height, width, up_to)
+    if needed <= available:
+        return
+    scale = math.sqrt(max(available - BASE_BYTES, 0) / (needed - BASE_BYTES))
+    fit = f"{int(height * scale)}x{int(width * scale)}"
+    raise NSTError(
+        f"size {height}x{width} needs about {needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
+        f"is free: use --size {fit} or smaller (or --max-side {int(max(height, width) * scale)})"
+    )

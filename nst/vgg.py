@@ -1,0 +1,180 @@
+"""VGG-19 from the MatConvNet ``.mat`` file: read the weights, build the graph.
+
+Both published versions of ``imagenet-vgg-verydeep-19.mat`` are read by field
+name (never by position): the old one keeps the mean image under
+``normalization``, the new one under ``meta.normalization``. Filters are stored
+as ``[height, width, in, out]`` with RGB input, which is already the layout
+``tf.nn.conv2d`` expects, so they are used as they are.
+"""
+import functools
+import os
+from typing import NamedTuple
+
+import numpy as np
+import scipy.io
+
+from nst.errors import NSTError
+from nst.tf1 import tf
+
+DEFAULT_WEIGHTS = os.path.join("pretrained-model", "imagenet-vgg-verydeep-19.mat")
+WEIGHTS_ENV = "NST_VGG19"
+
+# The convolutional part of VGG-19, in order. Each conv is followed by its relu.
+BLOCKS = (2, 2, 4, 4, 4)
+CONV_LAYERS = tuple(f"conv{b}_{i}" for b, n in enumerate(BLOCKS, 1) for i in range(1, n + 1))
+POOL_LAYERS = tuple(f"pool{b}" for b in range(1, 6))
+# Order in which the graph is built; 'convX_Y' names the activation after its ReLU.
+LAYER_ORDER = tuple(
+    name
+    for b, n in enumerate(BLOCKS, 1)
+    for name in [f"conv{b}_{i}" for i in range(1, n + 1)] + [f"pool{b}"]
+)
+
+
+class VGGWeights(NamedTuple):
+    """What the graph needs from the file: conv filters/biases by name and the mean pixel."""
+
+    path: str
+    convs: dict  # name -> (filters [h, w, in, out] float32, biases [out] float32)
+    mean_pixel: np.ndarray  # shape (3,), RGB
+
+
+def canonical_layer(name):
+    """Accept 'relu4_2' as a synonym of 'conv4_2' (the activation after the ReLU)."""
+    if name.startswith("relu"):
+        name = "conv" + name[4:]
+    if name not in LAYER_ORDER:
+        raise NSTError(f"unknown VGG-19 layer '{name}': use one of {', '.join(LAYER_ORDER)}")
+    return name
+
+
+def deepest(names):
+    """The deepest of some layer names, i.e. where building the network can stop."""
+    return max((canonical_layer(n) for n in names), key=LAYER_ORDER.index)
+
+
+def resolve_weights_path(flag=None):
+    """--vgg PATH, else $NST_VGG19, else pretrained-model/imagenet-vgg-verydeep-19.mat."""
+    return flag or os.environ.get(WEIGHTS_ENV) or DEFAULT_WEIGHTS
+
+
+def _field(struct, name):
+    """A MATLAB struct field by name, with scipy's (1, 1) wrappers peeled off."""
+    while isinstance(struct, np.ndarray) and struct.dtype.names is None and struct.size == 1:
+        struct = struct.flat[0]
+    if not isinstance(struct, np.ndarray) or struct.dtype.names is None or name not in struct.dtype.names:
+        return None
+    value = struct[name]
+    return value.flat[0] if value.size == 1 else value
+
+
+def _text(value):
+    return str(np.asarray(value).squeeze()) if value is not None else ""
+
+
+def _load_mat(path):
+    if not os.path.exists(path):
+        raise NSTError(
+            f"{path}: VGG-19 weights not found; get them with `python -m nst.download`, "
+            f"or pass --vgg PATH or set {WEIGHTS_ENV}"
+        )
+    try:
+        return scipy.io.loadmat(path, variable_names=("layers", "meta", "normalization"))
+    except Exception as exc:  # scipy raises many types for a damaged file
+        raise NSTError(f"{path}: cannot read as a .mat file (truncated or corrupt?): {exc}") from None
+
+
+def _mean_pixel(path, data):
+    norm = data.get("normalization")
+    if norm is None and "meta" in data:
+        norm = _field(data["meta"], "normalization")
+    average = _field(norm, "averageImage") if norm is not None else None
+    if average is None:
+        raise NSTError(f"{path}: not a MatConvNet VGG file (no normalization.averageImage)")
+    # Old file: a whole 224x224x3 mean image; new file: a (1, 1, 3) vector.
+    return np.asarray(average, np.float64).reshape(-1, 3).mean(axis=0).astype(np.float32)
+
+
+def _conv_weights(path, name, struct):
+    weights = _field(struct, "weights")
+    try:
+        filters, biases = np.asarray(weights[0, 0], np.float32), np.asarray(weights[0, 1], np.float32)
+    except (TypeError, IndexError, ValueError):
+        raise NSTError(f"{path}: layer {name} has no {{filters, biases}} weights") from None
+    if filters.ndim != 4 or biases.size != filters.shape[3]:
+        raise NSTError(f"{path}: layer {name} has filters {filters.shape} and {biases.size} biases")
+    return filters, biases.reshape(-1)
+
+
+def _check_chain(path, convs):
+    missing = [n for n in CONV_LAYERS if n not in convs]
+    if missing:
+        hint = " (a VGG-16 file?)" if len(convs) == 13 else ""
+        raise NSTError(f"{path}: not a VGG-19 model{hint}: missing layers {', '.join(missing)}")
+    channels = 3
+    for name in CONV_LAYERS:
+        filters = convs[name][0]
+        if filters.shape[2] != channels:
+            raise NSTError(
+                f"{path}: layer {name} expects {filters.shape[2]} input channels, "
+                f"the layer before gives {channels}"
+            )
+        channels = filters.shape[3]
+
+
+@functools.lru_cache(maxsize=2)
+def _read_cached(path, mtime, size):
+    data = _load_mat(path)
+    if "layers" not in data:
+        raise NSTError(f"{path}: not a MatConvNet model file (no 'layers' variable)")
+    convs = {}
+    for struct in np.asarray(data["layers"]).flat:
+        name, kind = _text(_field(struct, "name")), _text(_field(struct, "type"))
+        if kind == "conv" and name in CONV_LAYERS:
+            convs[name] = _conv_weights(path, name, struct)
+    _check_chain(path, convs)
+    return VGGWeights(path, convs, _mean_pixel(path, data))
+
+
+def read_vgg_weights(path):
+    """Read and check a MatConvNet VGG-19 file; cached, so repeated runs read it once."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return _read_cached(path, 0, 0)  # raises the 'not found' message
+    return _read_cached(path, stat.st_mtime, stat.st_size)
+
+
+def _conv_relu(prev, filters, biases):
+    conv = tf.nn.conv2d(prev, tf.constant(filters), strides=[1, 1, 1, 1], padding="SAME")
+    return tf.nn.relu(conv + tf.constant(biases))
+
+
+def _pool(prev, pooling):
+    pool = tf.nn.avg_pool2d if pooling == "avg" else tf.nn.max_pool2d
+    return pool(prev, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+
+
+def build_vgg(weights, height, width, pooling="avg", up_to=None):
+    """Build VGG-19 on a (1, height, width, 3) input variable, stopping at ``up_to``.
+
+    Returns a dict of graph nodes: 'input' (the variable to assign images to),
+    'convX_Y' (after ReLU; 'reluX_Y' is the same node) and 'poolX'.
+    """
+    if pooling not in ("avg", "max"):
+        raise NSTError(f"unknown pooling '{pooling}': use avg or max")
+    last = canonical_layer(up_to) if up_to else LAYER_ORDER[-1]
+    model = {"input": tf.Variable(np.zeros((1, height, width, 3), np.float32), name="input")}
+    prev = model["input"]
+    for name in LAYER_ORDER[: LAYER_ORDER.index(last) + 1]:
+        with tf.name_scope(name):
+            prev = _pool(prev, pooling) if name.startswith("pool") else _conv_relu(prev, *weights.convs[name])
+        model[name] = prev
+        if name.startswith("conv"):
+            model["relu" + name[4:]] = prev
+    return model
+
+
+def load_vgg_model(path, height, width, pooling="avg", up_to=None):
+    """The course's entry point: read ``path`` and build the network up to ``up_to``."""
+    return build_vgg(read_vgg_weights(path), height, width, pooling, up_to)

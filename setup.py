@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="nst",
+    version="0.1.0",
+    description="Gatys et al. (2015) neural style transfer as an explicit tf.compat.v1 graph over VGG-19 (.mat)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["nst", "nst.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "tensorflow>=2.13,<3",  # the Linux wheel runs on CPU, and on a GPU when CUDA is present
+        "numpy>=1.23,<3",
+        "scipy>=1.9,<2",
+        "imageio>=2.28,<3",
+        "pillow>=9.1",
+        "matplotlib>=3.6,<4",
+        "tqdm>=4.60,<5",
+    ],
+    extras_require={
+        "test": ["pytest>=7,<10", "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8"],
+    },
+    entry_points={"console_scripts": ["nst-train=nst.cli:main", "nst-download=nst.download:main"]},
+)

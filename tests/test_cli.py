@@ -1,0 +1,181 @@
+"""``python -m nst.train`` end to end on tiny synthetic weights, and every bad input's message."""
+import csv
+import os
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from nst import cli, images
+
+TINY = ["--size", "32x48", "--quiet"]
+
+
+def read_history(folder):
+    with open(os.path.join(folder, "history.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def photo(path, shape=(40, 56), seed=0):
+    iio.imwrite(path, np.random.RandomState(seed).randint(0, 256, (*shape, 3)).astype(np.uint8))
+    return str(path)
+
+
+def run_cli(args, env_weights=None):
+    env = dict(os.environ, NST_TF_VERBOSE="")
+    if env_weights:
+        env["NST_VGG19"] = env_weights
+    return subprocess.run([sys.executable, "-m", "nst.train", *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+def test_end_to_end_writes_images_and_history(tiny_vgg, tmp_path):
+    out = tmp_path / "out"
+    done = run_cli(["--content", photo(tmp_path / "c.png"), "--style", photo(tmp_path / "s.jpg", seed=1),
+                    "--output", str(out), "--iterations", "6", "--save-every", "2", "--seed", "0",
+                    "--learning-rate", "5", *TINY], env_weights=tiny_vgg["old"][0])
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(out)) == ["content.png", "final.png", "history.csv", "iteration_0002.png",
+                                       "iteration_0004.png", "style.png"]
+    np.testing.assert_allclose(iio.imread(out / "content.png"), images.resize_image(
+        images.load_image(str(tmp_path / "c.png")), (32, 48)), atol=0.51)  # C as the network saw it
+    assert iio.imread(out / "final.png").shape == (32, 48, 3)
+    rows = read_history(out)
+    assert list(rows[0]) == ["iteration", "J", "J_content", "J_style", "seconds"]
+    assert [int(r["iteration"]) for r in rows] == list(range(7))
+    J = [float(r["J"]) for r in rows]
+    assert J[-1] < J[0]
+    for r in rows:
+        assert float(r["J"]) == pytest.approx(10 * float(r["J_content"]) + 40 * float(r["J_style"]), rel=1e-5)
+    assert "final image" in done.stdout and str(out / "final.png") in done.stdout
+
+
+def test_defaults_need_no_image_files(tiny_vgg, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    out = tmp_path / "o"
+    assert cli.main(["--output", str(out), "--iterations", "2", "--max-side", "40", "--quiet"]) == 0
+    assert iio.imread(out / "final.png").shape == (40, 34, 3)  # Grace Hopper's 600x512, longer side 40
+
+
+def test_seed_makes_runs_identical(tiny_vgg, tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    costs = []
+    for name in ("a", "b", "c"):
+        seed = "1" if name != "c" else "2"
+        assert cli.main(["--output", str(tmp_path / name), "--iterations", "3", "--seed", seed, *TINY]) == 0
+        costs.append([(r["J"], r["J_content"], r["J_style"]) for r in read_history(tmp_path / name)])
+    assert costs[0] == costs[1] and costs[0] != costs[2]
+
+
+@pytest.fixture
+def bad_input(tiny_vgg, tmp_path, monkeypatch, capsys):
+    """Run the CLI with extra args; return (exit code, stderr) and check nothing was written."""
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "final.png").write_bytes(b"an earlier result")
+
+    def run(*args):
+        code = cli.main(["--output", str(out), "--iterations", "2", *TINY, *args])
+        err = capsys.readouterr().err
+        assert (out / "final.png").read_bytes() == b"an earlier result"  # nothing already written is lost
+        assert sorted(os.listdir(out)) == ["final.png"]
+        return code, err
+
+    return run
+
+
+def assert_one_line(code, err, *fragments):
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("nst.train: error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err
+
+
+def test_bad_content_files(bad_input, tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    good = tmp_path / "good.png"
+    photo(good, (64, 64))
+    (tmp_path / "cut.png").write_bytes(good.read_bytes()[:200])
+    photo(tmp_path / "small.png", (20, 200))
+    cases = {"missing.jpg": "no such image file", "empty.jpg": "empty file", "text.png": "not a readable image",
+             "cut.png": "not a readable image", "small.png": "smaller than 32 px"}
+    for name, fragment in cases.items():
+        path = str(tmp_path / name)
+        assert_one_line(*bad_input("--content", path), path, fragment)
+        assert_one_line(*bad_input("--style", path), path, fragment)
+
+
+def test_unreadable_file(bad_input, tmp_path, monkeypatch):
+    path = photo(tmp_path / "locked.png")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(images.iio, "imread", denied)  # root reads any file, so fake the OS refusal
+    assert_one_line(*bad_input("--content", path), path, "permission denied")
+
+
+def test_bad_weights(bad_input, tmp_path, tiny_vgg):
+    from synthetic_vgg import write_vgg_mat
+
+    write_vgg_mat(str(tmp_path / "vgg16.mat"), blocks=(2, 2, 3, 3, 3), extra_fc=False)
+    (tmp_path / "cut.mat").write_bytes(open(tiny_vgg["new"][0], "rb").read()[:5000])
+    (tmp_path / "text.mat").write_text("hello")
+    cases = {"none.mat": "not found", "cut.mat": "truncated or corrupt", "vgg16.mat": "not a VGG-19",
+             "text.mat": "cannot read"}
+    for name, fragment in cases.items():
+        path = str(tmp_path / name)
+        assert_one_line(*bad_input("--vgg", path), path, fragment)
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["--style-layers", "conv1_1:0.5,conv9_9:0.5"], ["conv9_9", "unknown VGG-19 layer"]),
+    (["--content-layer", "fc7"], ["fc7", "unknown VGG-19 layer"]),
+    (["--style-layers", "conv1_1:heavy"], ["bad weight", "heavy"]),
+    (["--iterations", "0"], ["--iterations must be positive"]),
+    (["--iterations", "-5"], ["--iterations must be positive"]),
+    (["--learning-rate", "0"], ["--learning-rate must be positive"]),
+    (["--learning-rate", "-1"], ["--learning-rate must be positive"]),
+    (["--noise-ratio", "1.5"], ["--noise-ratio"]),
+    (["--iterations", "many"], ["invalid int value", "--help"]),
+    (["--size", "10x400"], ["too small"]),
+    (["--size", "60000x60000"], ["GiB", "is free", "use --size"]),
+    (["--pooling", "median"], ["invalid choice"]),
+])
+def test_bad_options(bad_input, args, fragments):
+    assert_one_line(*bad_input(*args), *fragments)
+
+
+def test_output_directory_not_writable(tiny_vgg, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    for target in (blocker, blocker / "sub"):
+        code = cli.main(["--output", str(target), "--iterations", "1", *TINY])
+        assert_one_line(code, capsys.readouterr().err, str(target))
+    assert blocker.read_text() == "keep me"
+
+
+def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
+    done = run_cli(["--content", str(tmp_path / "nope.png")])
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"nst.train: error: {tmp_path / 'nope.png'}: no such image file"
+
+
+def test_real_weights_short_run_lowers_J_and_is_deterministic(real_vgg, tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        done = run_cli(["--output", str(out), "--max-side", "64", "--iterations", "8", "--seed", "3",
+                        "--save-every", "4", "--quiet"], env_weights=real_vgg)
+        assert done.returncode == 0, done.stderr
+        runs.append(read_history(out))
+    J = [float(r["J"]) for r in runs[0]]
+    assert J[-1] < 0.9 * J[0] and all(b < a for a, b in zip(J, J[1:]))
+    strip = [[{k: v for k, v in r.items() if k != "seconds"} for r in run] for run in runs]
+    assert strip[0] == strip[1]

@@ -1,0 +1,76 @@
+"""The assembled graph: J equals float64 numpy on the same weights; targets fixed; Adam lowers J."""
+import numpy as np
+import pytest
+
+from numpy_vgg import forward
+from nst.graph import CostSettings, build_graph, new_session
+from nst.tf1 import tf
+from nst.vgg import read_vgg_weights
+from test_costs import np_content, np_layer_style
+
+
+def images3(seed=0, shape=(1, 32, 48, 3)):
+    rng = np.random.RandomState(seed)
+    return [rng.uniform(-100, 100, shape).astype(np.float32) for _ in range(3)]
+
+
+@pytest.fixture
+def problem(tiny_vgg):
+    path, convs = tiny_vgg["new"]
+    C, S, G = images3()
+    sess = new_session()
+    yield sess, read_vgg_weights(path), convs, C, S, G
+    sess.close()
+
+
+def numpy_J(convs, C, S, G, settings):
+    content_layer, style_layers = settings.layers()
+    aC, aS, aG = (forward(x[0], convs, "conv5_1", settings.pooling) for x in (C, S, G))
+    Jc = np_content(aC[content_layer][None], aG[content_layer][None])
+    Js = sum(w * np_layer_style(aS[n][None], aG[n][None]) for n, w in style_layers)
+    return settings.alpha * Jc + settings.beta * Js, Jc, Js
+
+
+def test_costs_equal_float64_numpy(problem):
+    sess, weights, convs, C, S, G = problem
+    settings = CostSettings()
+    graph = build_graph(sess, weights, C, S, settings)
+    graph.initialize(G)
+    J, Jc, Js = graph.costs()
+    want = numpy_J(convs, C, S, G, settings)
+    np.testing.assert_allclose([J, Jc, Js], want, rtol=2e-4)
+
+
+def test_other_layers_weights_and_pooling_equal_numpy(problem):
+    sess, weights, convs, C, S, G = problem
+    settings = CostSettings("relu2_2", [("conv1_1", 0.5), ("conv3_1", 2.0)], alpha=3.0, beta=0.5, pooling="max")
+    graph = build_graph(sess, weights, C, S, settings)
+    graph.initialize(G)
+    np.testing.assert_allclose(graph.costs(), numpy_J(convs, C, S, G, settings), rtol=2e-4)
+    ops = {op.name.split("/")[0] for op in sess.graph.get_operations()}
+    assert "conv3_1" in ops and "conv3_2" not in ops and "conv4_1" not in ops  # cut after the deepest
+
+
+def test_targets_are_fixed_and_nodes_are_named(problem):
+    sess, weights, convs, C, S, G = problem
+    graph = build_graph(sess, weights, C, S)
+    graph.initialize(C)
+    assert graph.costs()[1] == 0.0  # G = C: J_content vanishes, so a_C came from C
+    graph.assign_input(S)
+    assert graph.costs()[2] == pytest.approx(0.0, abs=1e-3 * numpy_J(convs, C, S, G, CostSettings())[2])
+    for name in ("J", "J_content", "J_style"):
+        assert sess.graph.get_tensor_by_name(name + ":0") is not None
+    assert isinstance(graph.optimizer, tf.train.AdamOptimizer)
+    assert tf.get_default_session() is sess  # the InteractiveSession of seed step 1
+
+
+def test_adam_steps_lower_J_and_change_only_the_image(problem):
+    sess, weights, convs, C, S, G = problem
+    graph = build_graph(sess, weights, C, S)
+    graph.initialize(G)
+    start = graph.costs()[0]
+    for _ in range(5):
+        sess.run(graph.train_step)
+    assert graph.costs()[0] < start
+    assert not np.allclose(graph.image(), G)
+    assert [v.name for v in tf.trainable_variables()] == ["input:0"]

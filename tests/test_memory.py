@@ -1,0 +1,38 @@
+"""The memory estimate: refuses what will not fit, and names a size that does."""
+import re
+
+import pytest
+
+from nst import memory
+from nst.errors import NSTError
+from synthetic_vgg import make_weights
+from nst.vgg import VGGWeights
+
+REAL_CHANNELS = (64, 128, 256, 512, 512)
+
+
+@pytest.fixture(scope="module")
+def vgg_shapes():
+    return VGGWeights("real-shapes", make_weights(REAL_CHANNELS), None)
+
+
+def test_activation_count_from_layer_shapes(vgg_shapes):
+    h, w = 64, 96
+    expected = h * w * 3 + 2 * h * w * 64 + (h // 2) * (w // 2) * 64  # input, conv1_1, conv1_2, pool1
+    assert memory.activation_count(vgg_shapes, h, w, "pool1") == expected
+    assert memory.activation_count(vgg_shapes, h, w, "conv5_1") > memory.activation_count(vgg_shapes, h, w, "conv4_2")
+
+
+def test_refuses_with_a_size_that_fits(vgg_shapes):
+    free = 8 * 2**30
+    with pytest.raises(NSTError, match="use --size") as info:
+        memory.check_fits(vgg_shapes, (2048, 1536), "conv5_1", available=free)
+    height, width = map(int, re.search(r"--size (\d+)x(\d+)", str(info.value)).groups())
+    assert width / height == pytest.approx(1536 / 2048, rel=0.01)
+    memory.check_fits(vgg_shapes, (height, width), "conv5_1", available=free)  # the suggestion fits
+    with pytest.raises(NSTError):
+        memory.check_fits(vgg_shapes, (height + 64, width + 48), "conv5_1", available=free)
+
+
+def test_default_size_fits_a_laptop(vgg_shapes):
+    memory.check_fits(vgg_shapes, (300, 400), "conv5_1", available=4 * 2**30)
