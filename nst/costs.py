@@ -36,28 +36,61 @@ def gram_matrix(A):
     return tf.matmul(A, A, transpose_b=True)
 
 
-def compute_layer_style_cost(a_S, a_G):
-    """Eq. (2): squared distance of the Gram matrices, over 4 nC^2 (nH nW)^2."""
+@tf.custom_gradient
+def _gram_FtF(F):
+    """F^T F, with the gradient F (dG + dG^T): one matmul where autodiff builds two."""
+
+    def grad(dG):
+        return tf.matmul(F, dG + tf.transpose(dG))
+
+    return tf.matmul(F, F, transpose_a=True), grad
+
+
+def gram_of_activations(a):
+    """gram_matrix(unroll(a)) computed as F^T F, F = a as (nH*nW, nC).
+
+    The same sums of products, but the matmul reads F transposed in place
+    instead of materialising the transpose, and its gradient is one matmul
+    (tests/test_costs.py proves both equal to the course's form).
+    """
+    n_H, n_W, n_C = _dims(a)
+    return _gram_FtF(tf.reshape(a, [n_H * n_W, n_C]))
+
+
+def _gram_distance(GS, GG, a_G):
+    """Eq. (2)'s sum of squared differences and its normaliser 4 nC^2 (nH nW)^2."""
     n_H, n_W, n_C = _dims(a_G)
-    GS, GG = gram_matrix(unroll(a_S)), gram_matrix(unroll(a_G))
     return tf.reduce_sum(tf.square(GS - GG)) / (4.0 * n_C**2 * (n_H * n_W) ** 2)
 
 
-def compute_style_cost(model, STYLE_LAYERS=STYLE_LAYERS, style_activations=None):
+def compute_layer_style_cost(a_S, a_G):
+    """Eq. (2), literally: unroll both, Gram both, squared distance over 4 nC^2 (nH nW)^2."""
+    return _gram_distance(gram_matrix(unroll(a_S)), gram_matrix(unroll(a_G)), a_G)
+
+
+def layer_style_cost_from_gram(GS, a_G):
+    """Eq. (2) with the style's Gram matrix GS given (computed once, not every step)."""
+    return _gram_distance(GS, gram_of_activations(a_G), a_G)
+
+
+def compute_style_cost(model, STYLE_LAYERS=STYLE_LAYERS, style_activations=None, style_grams=None):
     """Sum of lambda^l J_style^l over the style layers.
 
     As in the course, a_S is read by running each layer in the default session
-    while the style image is assigned to the input, unless the activations are
-    given (``style_activations``: layer name -> array), e.g. already computed.
+    while the style image is assigned to the input, unless the style's
+    activations (``style_activations``) or, cheaper, its Gram matrices
+    (``style_grams``) are given: layer name -> array.
     """
     J_style = 0.0
     for layer_name, coeff in STYLE_LAYERS:
         a_G = model[layer_name]
-        if style_activations is None:
-            a_S = tf.get_default_session().run(a_G)
+        if style_grams is not None:
+            J_layer = layer_style_cost_from_gram(tf.constant(style_grams[layer_name]), a_G)
         else:
-            a_S = style_activations[layer_name]
-        J_style += coeff * compute_layer_style_cost(tf.constant(a_S), a_G)
+            a_S = style_activations[layer_name] if style_activations is not None \
+                else tf.get_default_session().run(a_G)
+            J_layer = compute_layer_style_cost(tf.constant(a_S), a_G)
+        J_style += coeff * J_layer
     return J_style
 
 

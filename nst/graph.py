@@ -1,7 +1,8 @@
 """The seed's steps 1-4 as code: session, targets, cost nodes, optimizer.
 
-Content and style activations are computed once, by assigning C and then S to
-the input variable, and enter the cost graph as constants. The network itself
+The content activations and the style's Gram matrices are computed once, by
+assigning C and then S to the input variable, and enter the cost graph as
+constants. The network itself
 is built once and only as deep as the costs need. Every node the notebook
 steps through is a field of :class:`StyleTransferGraph` and also named in the
 TF graph (``J``, ``J_content``, ``J_style``, ``input``).
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, compute_content_cost
-from nst.costs import compute_style_cost, total_cost
+from nst.costs import compute_style_cost, gram_of_activations, total_cost
 from nst.tf1 import tf
 from nst.vgg import build_vgg, canonical_layer, deepest
 
@@ -100,10 +101,13 @@ def build_graph(sess, weights, content_image, style_image, settings=None):
 
     assign_input(style_image)
     names = [name for name, _ in style_layers]
-    a_S = dict(zip(names, sess.run([model[name] for name in names])))  # one forward pass for all
-    J_style = tf.identity(compute_style_cost(model, style_layers, a_S), name="J_style")
+    grams = sess.run([gram_of_activations(model[name]) for name in names])  # one forward pass for all
+    J_style = tf.identity(compute_style_cost(model, style_layers, style_grams=dict(zip(names, grams))),
+                          name="J_style")
 
     J = tf.identity(total_cost(J_content, J_style, settings.alpha, settings.beta), name="J")
     optimizer = tf.train.AdamOptimizer(settings.learning_rate)
-    train_step = optimizer.minimize(J, var_list=[model["input"]])
+    # GATE_NONE: the default GATE_OP makes TF compute every gradient of each conv, the unused
+    # filter gradients included (a third of a step); the gradient to the image is the same.
+    train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=tf.train.Optimizer.GATE_NONE)
     return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input)

@@ -8,12 +8,13 @@ import math
 import os
 
 from nst.errors import NSTError
+from nst.images import MIN_SIDE
 from nst.vgg import LAYER_ORDER, canonical_layer
 
-# Fitted to peak RSS of 3-step runs on the CPU: 1.61 GB at 64x64, 2.18 GB at 300x400, 4.23 GB at
-# 600x800 (up to conv5_1, so 0.2 M, 38.8 M and 155 M activations).
-BASE_BYTES = 1.6 * 2**30  # TensorFlow runtime, the weights as graph constants, Python
-BYTES_PER_ACTIVATION = 18.0  # float32 ~4.5 live copies per activation (forward, grads, workspace)
+# Fitted to peak RSS of 3-step runs on the CPU: 1.49 GiB at 64x64, 1.83 GiB at 384x512, 3.19 GiB at
+# 768x1024 (up to conv5_1: 0.2 M, 63.5 M and 254 M activations), plus 10 % for safety.
+BASE_BYTES = 1.5 * 2**30  # TensorFlow runtime, the weights, Python
+BYTES_PER_ACTIVATION = 8.5  # float32 ~2 live copies per activation (forward, gradient in flight)
 HEADROOM = 0.85  # never plan to use the last 15 % of free memory
 
 
@@ -53,6 +54,10 @@ def check_fits(weights, size, up_to, available=None):
     if needed <= available:
         return
     scale = math.sqrt(max(available - BASE_BYTES, 0) / (needed - BASE_BYTES))
+    while scale > 0 and estimate_peak_bytes(weights, int(height * scale), int(width * scale), up_to) > available:
+        scale *= 0.99  # the pooled sizes round up: step down until the suggestion really fits
+    if min(height, width) * scale < MIN_SIDE:
+        raise NSTError(f"only {available / 2**30:.1f} GiB of memory is free: not enough for any image size")
     fit = f"{int(height * scale)}x{int(width * scale)}"
     raise NSTError(
         f"size {height}x{width} needs about {needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "

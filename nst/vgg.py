@@ -147,7 +147,7 @@ def read_vgg_weights(path):
 
 def _conv_relu(prev, filters, biases):
     conv = tf.nn.conv2d(prev, tf.constant(filters), strides=[1, 1, 1, 1], padding="SAME")
-    return tf.nn.relu(conv + tf.constant(biases))
+    return tf.nn.relu(tf.nn.bias_add(conv, tf.constant(biases)))
 
 
 def _pool(prev, pooling):

@@ -104,3 +104,31 @@ def test_style_cost_reads_a_S_from_the_default_session_like_the_course(sess):
         J = compute_style_cost({"conv1_1": variable}, [("conv1_1", 1.0)])
     sess.run(variable.assign(value * 2))  # now a_G differs from the a_S read when J was built
     assert sess.run(J) == pytest.approx(np_layer_style(value, value * 2.0), rel=1e-5)
+
+
+# The faster forms used by the graph, proven equal to the course's.
+def test_gram_of_activations_equals_course_gram_and_its_gradient(sess):
+    from nst.costs import gram_of_activations, unroll
+
+    a = tf.constant(np.random.RandomState(4).gamma(1.0, 2.0, (1, 9, 7, 13)), tf.float32)
+    weights = tf.constant(np.random.RandomState(5).randn(13, 13), tf.float32)  # a non-symmetric upstream
+    fast, course = gram_of_activations(a), gram_matrix(unroll(a))
+    g_fast = tf.gradients(tf.reduce_sum(fast * weights), a)[0]
+    g_course = tf.gradients(tf.reduce_sum(course * weights), a)[0]
+    f, c, gf, gc = sess.run([fast, course, g_fast, g_course])
+    np.testing.assert_allclose(f, c, rtol=1e-5)
+    np.testing.assert_allclose(gf, gc, rtol=1e-4, atol=1e-4)
+
+
+def test_style_cost_from_precomputed_grams_equals_eq2(sess):
+    from nst.costs import gram_of_activations, layer_style_cost_from_gram
+
+    rng = np.random.RandomState(6)
+    a_S, a_G = (rng.gamma(1.0, 2.0, (1, 6, 10, 8)) for _ in range(2))
+    GS = sess.run(gram_of_activations(tf.constant(a_S, tf.float32)))
+    fG = tf.constant(a_G, tf.float32)
+    fast = layer_style_cost_from_gram(tf.constant(GS), fG)
+    assert sess.run(fast) == pytest.approx(np_layer_style(a_S, a_G), rel=1e-4)
+    g_fast = tf.gradients(fast, fG)[0]
+    g_course = tf.gradients(compute_layer_style_cost(tf.constant(a_S, tf.float32), fG), fG)[0]
+    np.testing.assert_allclose(*sess.run([g_fast, g_course]), rtol=1e-4, atol=1e-6)

@@ -36,3 +36,8 @@ def test_refuses_with_a_size_that_fits(vgg_shapes):
 
 def test_default_size_fits_a_laptop(vgg_shapes):
     memory.check_fits(vgg_shapes, (300, 400), "conv5_1", available=4 * 2**30)
+
+
+def test_too_little_memory_for_anything(vgg_shapes):
+    with pytest.raises(NSTError, match="not enough for any image size"):
+        memory.check_fits(vgg_shapes, (300, 400), "conv5_1", available=1 * 2**30)

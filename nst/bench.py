@@ -1,0 +1,281 @@
+"""Benchmark: seconds per Adam step and peak memory against the FLOP limit and a baseline.
+
+``python -m nst.bench`` measures, in one run and side by side, the package's
+graph ("nst") and the course's plain graph ("baseline": the whole VGG-19 built,
+a_S read by one session run per layer, Gram targets recomputed every step).
+Each (variant, size) runs in its own process so its peak RSS is its own. The
+FLOP limit of a step is 2 x the forward convolution FLOPs up to the deepest
+layer used (forward + backward to the image), divided by this machine's
+sustained numpy sgemm rate, measured in the same run.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from nst.errors import NSTError, report
+
+SIZES = {256: (192, 256), 512: (384, 512), 1024: (768, 1024), 2048: (1536, 2048)}
+VARIANTS = ("baseline", "nst")
+
+
+def conv_flops(weights, height, width, up_to):
+    """Forward FLOPs (2 per multiply-add) of the 3x3 convolutions through ``up_to``."""
+    from nst.vgg import LAYER_ORDER, canonical_layer
+
+    total, h, w = 0, height, width
+    for name in LAYER_ORDER[: LAYER_ORDER.index(canonical_layer(up_to)) + 1]:
+        if name.startswith("pool"):
+            h, w = -(-h // 2), -(-w // 2)
+        else:
+            kh, kw, cin, cout = weights.convs[name][0].shape
+            total += 2 * h * w * kh * kw * cin * cout
+    return total
+
+
+def sgemm_gflops(n=2048, repeats=5):
+    """Sustained float32 matrix-multiply rate of numpy here (best of a few runs)."""
+    a, b = (np.random.RandomState(i).rand(n, n).astype(np.float32) for i in range(2))
+    a @ b  # warm-up
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _problem(size, weights):
+    """Content (Grace Hopper), style (the swirl) and the seed's G at ``size``, normalised."""
+    from nst import images
+
+    content = images.resize_image(images.default_content_image()[0], size)
+    style = images.resize_image(images.default_style_image(size)[0], size)
+    C = images.reshape_and_normalize_image(content, weights.mean_pixel)
+    S = images.reshape_and_normalize_image(style, weights.mean_pixel)
+    return C, S, images.generate_noise_image(C, 0.6, seed=0)
+
+
+def course_graph(sess, weights, C, S, learning_rate=2.0):
+    """The course's graph, as its notebook builds it: returns (model, J, train_step).
+
+    The reference the optimised graph is measured and tested against: the whole
+    VGG-19, a_S held as constants and their Gram matrices recomputed every
+    step, the transpose materialised, autodiff's gradients gated per op.
+    """
+    from nst.costs import compute_content_cost, compute_style_cost, total_cost
+    from nst.costs import STYLE_LAYERS
+    from nst.tf1 import tf
+    from nst.vgg import build_vgg
+
+    model = build_vgg(weights, C.shape[1], C.shape[2])  # the whole VGG-19
+    sess.run(model["input"].assign(C))
+    out = model["conv4_2"]
+    J_content = compute_content_cost(tf.constant(sess.run(out)), out)
+    sess.run(model["input"].assign(S))
+    J_style = compute_style_cost(model, STYLE_LAYERS)  # one session run per layer
+    J = total_cost(J_content, J_style)
+    return model, J, tf.train.AdamOptimizer(learning_rate).minimize(J)
+
+
+def _baseline_step(sess, weights, C, S):
+    model, _, train_step = course_graph(sess, weights, C, S)
+    return model, train_step, [train_step]
+
+
+def _nst_step(sess, weights, C, S):
+    from nst.graph import build_graph
+
+    graph = build_graph(sess, weights, C, S)
+    return graph.model, graph.train_step, [graph.train_step, graph.J, graph.J_content, graph.J_style]
+
+
+def worker(variant, size, steps, warmup, vgg):
+    """Run one variant at one size in this process; return its figures as a dict."""
+    from nst.graph import new_session
+    from nst.tf1 import tf
+    from nst.vgg import read_vgg_weights
+
+    weights = read_vgg_weights(vgg)
+    C, S, G = _problem(size, weights)
+    sess = new_session()
+    build = _baseline_step if variant == "baseline" else _nst_step
+    start = time.perf_counter()
+    model, _, fetches = build(sess, weights, C, S)
+    sess.run(tf.global_variables_initializer())
+    sess.run(model["input"].assign(G))
+    build_s = time.perf_counter() - start
+    times = [_timed(lambda: sess.run(fetches)) for _ in range(warmup + steps)][warmup:]
+    sess.close()
+    return {"variant": variant, "size": list(size), "median_s": statistics.median(times),
+            "min_s": min(times), "build_s": build_s,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_worker(variant, size, steps, warmup, vgg, env=None):
+    """Run :func:`worker` in a fresh process, so peak memory is measured per variant."""
+    cmd = [sys.executable, "-m", "nst.bench", "--worker", variant, "--size", f"{size[0]}x{size[1]}",
+           "--steps", str(steps), "--warmup", str(warmup), "--vgg", vgg]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        raise NSTError(f"benchmark worker {variant} {size} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def speed_table(sides, steps, warmup, vgg):
+    """Print and return the per-step figures of each variant at each size, with the FLOP limit."""
+    from nst.vgg import read_vgg_weights
+
+    weights = read_vgg_weights(vgg)
+    rate = sgemm_gflops()
+    print(f"numpy sgemm: {rate:.1f} GFLOP/s (2048x2048 float32, best of 5)")
+    print(f"{'size':>9} {'variant':>9} {'GFLOP/step':>10} {'limit s':>8} {'median s':>9} {'x limit':>8} "
+          f"{'GFLOP/s':>8} {'peak MB':>8} {'vs base':>8}")
+    rows = []
+    for side in sides:
+        size = SIZES[side]
+        flops = 2 * conv_flops(weights, *size, "conv5_1")
+        limit = flops / (rate * 1e9)
+        base = None
+        for variant in VARIANTS:
+            r = run_worker(variant, size, steps, warmup, vgg)
+            base = base or r["median_s"]
+            r.update(gflop=flops / 1e9, limit_s=limit, ratio=r["median_s"] / limit, speedup=base / r["median_s"])
+            rows.append(r)
+            print(f"{size[0]:>4}x{size[1]:<4} {variant:>9} {flops / 1e9:>10.1f} {limit:>8.3f} "
+                  f"{r['median_s']:>9.3f} {r['ratio']:>8.2f} {flops / 1e9 / r['median_s']:>8.1f} "
+                  f"{r['peak_rss_mb']:>8.0f} {r['speedup']:>7.2f}x", flush=True)
+    return rows
+
+
+def _adam(graph, G, iterations, trace, start):
+    graph.initialize(G)
+    for _ in range(iterations):
+        _, J = graph.sess.run([graph.train_step, graph.J])
+        trace.append((time.perf_counter() - start, float(J)))
+    return graph.image()
+
+
+def _lbfgs(graph, G, iterations, trace, start, target=None):
+    from nst.lbfgs import minimize_lbfgs
+
+    def record(step, costs, seconds):
+        trace.append((time.perf_counter() - start, costs[0]))
+        return target is not None and costs[0] <= target
+
+    return minimize_lbfgs(graph, G, iterations, on_iteration=record)
+
+
+def _ttq_run(name, weights, content, style, iterations, target=None):
+    """One optimisation schedule at G's size, timed from the start of its first graph build."""
+    from nst import images
+    from nst.coarse import coarse_start
+    from nst.graph import CostSettings, build_graph, new_session
+
+    mean = weights.mean_pixel
+    C, S = (images.reshape_and_normalize_image(x, mean) for x in (content, style))
+    G = images.generate_noise_image(C, 0.6, seed=0)
+    trace, start = [], time.perf_counter()
+    optimizer = _adam if name.startswith("adam") else _lbfgs
+    if name.endswith("coarse"):
+        coarse = []  # the half-size stage's J is not comparable with the full size's: not plotted
+        G = coarse_start(weights, content, style, G, CostSettings(), iterations // 4,
+                         lambda graph, g, n: optimizer(graph, g, n, coarse, start))
+    sess = new_session()
+    graph = build_graph(sess, weights, C, S)
+    if optimizer is _lbfgs:
+        _lbfgs(graph, G, iterations, trace, start, target)
+    else:
+        _adam(graph, G, iterations, trace, start)
+    sess.close()
+    return trace
+
+
+TTQ_RUNS = ("adam", "lbfgs", "lbfgs-coarse")
+
+
+def time_to_quality(vgg, plot_path, size=(300, 400), iterations=200):
+    """J against wall seconds for the default Adam run and the faster schedules; plot and print."""
+    from nst import images
+    from nst.vgg import read_vgg_weights
+
+    weights = read_vgg_weights(vgg)
+    content = images.resize_image(images.default_content_image()[0], size)
+    style = images.resize_image(images.default_style_image(size)[0], size)
+    traces = {"adam": _ttq_run("adam", weights, content, style, iterations)}
+    target = traces["adam"][-1][1]
+    print(f"default Adam, {iterations} steps at {size[0]}x{size[1]}: J = {target:.4g} after "
+          f"{traces['adam'][-1][0]:.1f} s (graph build included)")
+    for name in TTQ_RUNS[1:]:
+        traces[name] = _ttq_run(name, weights, content, style, iterations, target)
+        reached = next((t for t, J in traces[name] if J <= target), None)
+        verdict = f"{reached:.1f} s ({reached / traces['adam'][-1][0]:.0%} of Adam's time)" if reached \
+            else f"not reached; J = {traces[name][-1][1]:.4g} after {traces[name][-1][0]:.1f} s"
+        print(f"{name:>13}: reaches it at {verdict}", flush=True)
+    _plot_traces(traces, target, plot_path)
+    return traces
+
+
+def _plot_traces(traces, target, path):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nst.images import write_atomic
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+    for name, trace in traces.items():
+        ax.plot(*zip(*trace), label=name, lw=1.6)
+    ax.axhline(target, color="gray", ls="--", lw=1, label="final J of default Adam")
+    ax.set(yscale="log", xlabel="wall seconds (graph builds included)", ylabel="J",
+           title="Time to quality, 300x400, 2 CPU cores")
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    write_atomic(path, buffer.getvalue())
+    print(f"wrote {path}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="nst.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sides", type=int, nargs="+", default=[256, 512], choices=sorted(SIZES),
+                        help="longer sides to measure (default: 256 512)")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per variant (median taken)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    parser.add_argument("--vgg", default=None, help="VGG-19 .mat (default: $NST_VGG19, else pretrained-model/)")
+    parser.add_argument("--time-to-quality", metavar="PLOT", nargs="?", const="images/time_to_quality.png",
+                        help="instead: J against wall time for Adam, L-BFGS and coarse-to-fine L-BFGS, "
+                        "plotted to PLOT (default: images/time_to_quality.png)")
+    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--size", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    from nst.vgg import resolve_weights_path
+
+    vgg = resolve_weights_path(args.vgg)
+    try:
+        if args.time_to_quality:
+            time_to_quality(vgg, args.time_to_quality)
+        elif args.worker:
+            size = tuple(int(v) for v in args.size.split("x"))
+            print(json.dumps(worker(args.worker, size, args.steps, args.warmup, vgg)))
+        else:
+            speed_table(args.sides, args.steps, args.warmup, vgg)
+    except NSTError as exc:
+        return report("nst.bench", exc)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
