@@ -159,8 +159,9 @@ def speed_table(sides, steps, warmup, vgg):
 def _adam(graph, G, iterations, trace, start):
     graph.initialize(G)
     for _ in range(iterations):
-        _, J = graph.sess.run([graph.train_step, graph.J])
+        _, J = graph.sess.run([graph.train_step, graph.J])  # J before this step's update
         trace.append((time.perf_counter() - start, float(J)))
+    trace.append((time.perf_counter() - start, graph.costs()[0]))  # J after the last step
     return graph.image()
 
 
