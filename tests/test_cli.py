@@ -37,8 +37,8 @@ def test_end_to_end_writes_images_and_history(tiny_vgg, tmp_path):
                     "--output", str(out), "--iterations", "6", "--save-every", "2", "--seed", "0",
                     "--learning-rate", "5", *TINY], env_weights=tiny_vgg["old"][0])
     assert done.returncode == 0, done.stderr
-    assert sorted(os.listdir(out)) == ["content.png", "final.png", "history.csv", "iteration_0002.png",
-                                       "iteration_0004.png", "style.png"]
+    assert sorted(os.listdir(out)) == ["best.png", "checkpoint.npz", "content.png", "final.png", "history.csv",
+                                       "iteration_0002.png", "iteration_0004.png", "style.png"]
     np.testing.assert_allclose(iio.imread(out / "content.png"), images.resize_image(
         images.load_image(str(tmp_path / "c.png")), (32, 48)), atol=0.51)  # C as the network saw it
     assert iio.imread(out / "final.png").shape == (32, 48, 3)
