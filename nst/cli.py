@@ -7,19 +7,18 @@ import argparse
 import os
 import sys
 import tempfile
-from typing import Any, NamedTuple
 
 from nst import colors, images, memory
 from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS
 from nst.errors import NSTError, report
 from nst.graph import LEARNING_RATE, CostSettings, build_graph, new_session
-from nst.resume import INIT_KEYWORDS, check_fingerprint, fingerprint, resume_args, run_info
+from nst.inputs import initial_image, network_inputs, read_init, style_size
+from nst.resume import check_fingerprint, fingerprint, resume_args, run_info
 from nst.styles import normalize_blend
 from nst.train import INPUT_IMAGES, picture, run_style_transfer
 from nst.vgg import canonical_layer, deepest, read_vgg_weights, resolve_weights_path
 
 PROG = "nst.train"
-NOISE_RATIO = 0.6  # the seed's
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
@@ -157,42 +156,12 @@ def target_size(args, content_shape):
     return images.parse_size(args.size) if args.size else images.DEFAULT_SIZE
 
 
-def style_size(size, scale):
-    """The style images' size: G's times --style-scale (same aspect)."""
-    scaled = (round(size[0] * scale), round(size[1] * scale))
-    if min(scaled) < images.MIN_SIDE:
-        raise NSTError(f"--style-scale {scale:g}: style images would be {scaled[0]}x{scaled[1]}, "
-                       f"under {images.MIN_SIDE} px on a side")
-    return scaled
-
-
 def read_images(args):
     """The content and styles as loaded (styles None: painted later at their size), with names."""
     content, content_name = (images.load_image(args.content), args.content) if args.content \
         else images.default_content_image()
     styles = [images.load_image(path) for path in args.style] if args.style else None
     return content, styles, content_name, args.style
-
-
-def read_init(args):
-    """The --init image file as loaded, or None for the keywords and the default."""
-    if args.init is None or args.init in INIT_KEYWORDS:
-        return None
-    try:
-        return images.load_image(args.init)
-    except NSTError as exc:
-        raise NSTError(f"--init: {exc} (or use {', '.join(INIT_KEYWORDS)})") from None
-
-
-class Inputs(NamedTuple):
-    """The pictures of a run at the network's sizes, on 0..255, and their names."""
-
-    content: Any  # C as the network sees it (its luminance in luminance mode)
-    styles: list  # S_k as the network sees them, at G's size times --style-scale
-    original: Any  # C with its colours, at G's size: what colour preservation aims at
-    init: Any  # G's start picture for --init style|PATH, else None
-    content_name: str
-    style_names: list
 
 
 def check_memory(weights, size, styles_size, up_to):
@@ -206,13 +175,13 @@ def check_memory(weights, size, styles_size, up_to):
 def prepare(args):
     """Every check before the graph: numbers, layers, images, weights, memory, output directory.
 
-    Returns the cost settings, the weights and the :class:`Inputs`.
+    Returns the cost settings, the weights and the :class:`nst.inputs.Inputs`.
     """
     check_numbers(args)
     colors.check_mode(args.preserve_colors)
     settings = cost_settings(args)
     content, styles, content_name, style_names = read_images(args)
-    init = read_init(args)
+    init_picture = read_init(args.init)
     size = target_size(args, content.shape)
     scaled = style_size(size, args.style_scale)
     weights = read_vgg_weights(resolve_weights_path(args.vgg))
@@ -224,31 +193,8 @@ def prepare(args):
     if styles is None:
         painted, name = images.default_style_image(scaled)
         styles, style_names = [painted], [name]
-    return settings, weights, colour_inputs(args, size, scaled, content, styles, init, content_name, style_names)
-
-
-def colour_inputs(args, size, scaled, content, styles, init, content_name, style_names):
-    """Resize C, the styles and the init picture, and apply --preserve-colors to what the network sees."""
-    mode = args.preserve_colors
-    original = images.resize_image(content, size)
-    if args.init == "style":
-        init = colors.prepare_style(images.resize_image(styles[0], size), original, mode)
-    elif init is not None:
-        init = images.resize_image(init, size)
-    prepared = [colors.prepare_style(images.resize_image(s, scaled), original, mode) for s in styles]
-    return Inputs(colors.prepare_content(original, mode), prepared, original, init, content_name, style_names)
-
-
-def initial_image(args, C, init, mean_pixel):
-    """G's first value: the seed's noise + content mix unless --init says otherwise."""
-    if args.init == "content":
-        return C
-    if args.init == "noise":
-        return images.generate_noise_image(C, 1.0, args.seed)
-    if init is not None:
-        return images.reshape_and_normalize_image(init, mean_pixel)
-    ratio = NOISE_RATIO if args.noise_ratio is None else args.noise_ratio
-    return images.generate_noise_image(C, ratio, args.seed)
+    loaded = content, styles, content_name, style_names
+    return settings, weights, network_inputs(loaded, size, scaled, args.preserve_colors, args.init, init_picture)
 
 
 def style_image_names(count):
@@ -267,13 +213,13 @@ def run(args, checkpoint=None):
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     say(f"content: {inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\nweights: {weights.path}\n"
         f"size:    {C.shape[1]}x{C.shape[2]}, {args.iterations} Adam steps on {device_name()}")
-    G = initial_image(args, C, inputs.init, mean)
+    G = initial_image(args.init, C, inputs.init, mean, args.seed, args.noise_ratio)
     for name, image in zip([INPUT_IMAGES[0]] + style_image_names(len(S)), [C, *S]):
         images.save_image(os.path.join(args.output, name), image, mean)
     postprocess = colors.output_transform(inputs.original, args.preserve_colors)
     sess = new_session()
     try:
-        graph = build_graph(sess, weights, C, S if len(S) > 1 else S[0], settings, style_blend=args.style_blend)
+        graph = build_graph(sess, weights, C, S, settings, style_blend=args.style_blend)
         result = run_style_transfer(graph, G, args.iterations, args.save_every, args.output, mean,
                                     progress=not args.quiet, postprocess=postprocess, logdir=args.logdir,
                                     resume=checkpoint, info=info)

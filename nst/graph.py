@@ -1,7 +1,9 @@
 """The seed's steps 1-4 as code: session, targets, cost nodes, optimizer.
 
-Content and style activations are computed once, by assigning C and then S to
-the input variable, and enter the cost graph as constants. The network itself
+The content activations are computed once, by assigning C to the input
+variable, and the style's Gram targets once, by a forward pass of each style
+image at its own size through a second input of the same network
+(``nst.styles``); both enter the cost graph as constants. The network itself
 is built once and only as deep as the costs need. Every node the notebook
 steps through is a field of :class:`StyleTransferGraph` and also named in the
 TF graph (``J``, ``J_content``, ``J_style``, ``input``).

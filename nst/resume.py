@@ -14,10 +14,10 @@ import numpy as np
 
 from nst.checkpoint import CHECKPOINT_FILE, read_checkpoint
 from nst.errors import NSTError
+from nst.inputs import INIT_KEYWORDS
 
 RESUMABLE = ("iterations", "save_every", "quiet", "vgg", "logdir", "resume")
 PATH_OPTIONS = ("content", "vgg", "logdir", "output")
-INIT_KEYWORDS = ("content", "noise", "style")
 
 
 def _flag(dest):

@@ -77,6 +77,7 @@ class _Run:
         self.costs = [graph.J, graph.J_content, graph.J_style] + ([graph.J_tv] if graph.J_tv is not None else [])
         self.history, self.saved, self.best, self.last_good = [], [], None, None
         self.best_written, self.elapsed, self.start = True, 0.0, time.perf_counter()
+        self.steps = 0  # steps done by the image being saved, for messages
 
     def begin(self, generated_image, checkpoint):
         """Initialise G, or restore a checkpoint's state; return the number of steps already done."""
@@ -115,30 +116,29 @@ class _Run:
         return path
 
     def write_failure(self, path, exc):
-        steps = f"after {max(len(self.history) - 1, 0)} steps"
+        """The message for a failed write: what failed, when, and what is left on disk."""
         if not os.path.isdir(self.output_dir):
-            problem = f"{self.output_dir}: output directory vanished during the run ({steps})"
-        else:
-            problem = f"{path}: cannot write ({exc.strerror or exc}) {steps}"
+            return (f"{self.output_dir}: output directory vanished during the run (after {self.steps} steps); "
+                    "nothing more can be saved")
         kept = f"the last complete image is {self.saved[-1]}" if self.saved else "no image was saved yet"
-        return f"{problem}; {kept}"
+        return f"{path}: cannot write ({exc.strerror or exc}) after {self.steps} steps; {kept}"
 
-    def write_image(self, name, image):
-        pixels = self.picture(image)
-        return self.write(name, lambda path: write_atomic(path, encode_image(pixels, path))), pixels
+    def write_image(self, name, image=None, pixels=None):
+        """Save a normalised image (or its ``pixels``) as ``name``; return the path."""
+        pixels = self.picture(image) if pixels is None else pixels
+        return self.write(name, lambda path: write_atomic(path, encode_image(pixels, path)))
 
-    def save(self, name, steps, checkpoint=True):
+    def save(self, name, steps):
         """Write G as ``name``, the best image if it changed, the history and a checkpoint."""
         if not (self.output_dir or self.log):
             return
-        image = self.graph.image()
-        pixels = self.picture(image)
+        self.steps = steps
+        pixels = self.picture(self.graph.image())
         if self.output_dir:
-            self.saved.append(self.write_image(name, image)[0])
+            self.saved.append(self.write_image(name, pixels=pixels))
             self.save_record()
-            if checkpoint:
-                self.write(CHECKPOINT_FILE, lambda path: write_checkpoint(
-                    path, self.graph, steps, self.history, self.best, self.info))
+            self.write(CHECKPOINT_FILE, lambda path: write_checkpoint(
+                path, self.graph, steps, self.history, self.best, self.info))
         if self.log:
             self.log.image(steps, "G", pixels)
 
@@ -157,7 +157,9 @@ class _Run:
         kept = ""
         if self.output_dir and self.last_good is not None:
             image, good = self.last_good
-            path, _ = self.write_image(iteration_image_name(good), image)
+            self.steps = good
+            path = self.write_image(iteration_image_name(good), image)
+            self.saved.append(path)
             self.save_record()
             kept = f"; the last good image (after {good} steps) is {path}"
         return Diverged(f"J became {J} after {n} steps: {hint}{kept}")
