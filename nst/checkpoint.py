@@ -11,7 +11,7 @@ uninterrupted run computed.
 import io
 import json
 import os
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 

@@ -78,7 +78,7 @@ def build_parser(argument_default=None):
     p.add_argument("--beta", type=float, default=d(BETA), help="style weight beta (default: 40)")
     p.add_argument("--tv-weight", type=float, default=d(0.0),
                    help="weight of the total-variation cost J_tv in J (default: 0, off)")
-    p.add_argument("--init", help="G's start: content, noise, style or an image PATH "
+    p.add_argument("--init", metavar="START", help="G's start: content, noise, style or an image PATH "
                    "(default: noise * r + C * (1 - r), the seed's)")
     p.add_argument("--noise-ratio", type=float, help="r of the default init (default: 0.6)")
     content = p.add_mutually_exclusive_group()
