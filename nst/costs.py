@@ -5,6 +5,11 @@
     J_style^l = 1 / (4 nC^2 (nH nW)^2) * sum_ij (Gram_S - Gram_G)_ij^2    (2)
     J_style   = sum_l lambda^l J_style^l
     J         = alpha J_content + beta J_style
+
+Beyond the seed (each off unless asked for): eq. (1) at several layers with
+weights, eq. (2) against a given Gram target (a style of another size, or a
+blend of styles; see ``nst.styles``), and a total-variation term
+``J_tv`` added as ``tv_weight * J_tv``.
 """
 from nst.tf1 import tf
 
@@ -68,8 +73,8 @@ def compute_layer_style_cost(a_S, a_G):
     return _gram_distance(gram_matrix(unroll(a_S)), gram_matrix(unroll(a_G)), a_G)
 
 
-def layer_style_cost_from_gram(GS, a_G):
-    """Eq. (2) with the style's Gram matrix GS given (computed once, not every step)."""
+def compute_layer_style_cost_from_gram(GS, a_G):
+    """Eq. (2) with Gram_S given (computed once, not every step; on G's scale, see nst.styles)."""
     return _gram_distance(GS, gram_of_activations(a_G), a_G)
 
 
@@ -85,7 +90,7 @@ def compute_style_cost(model, STYLE_LAYERS=STYLE_LAYERS, style_activations=None,
     for layer_name, coeff in STYLE_LAYERS:
         a_G = model[layer_name]
         if style_grams is not None:
-            J_layer = layer_style_cost_from_gram(tf.constant(style_grams[layer_name]), a_G)
+            J_layer = compute_layer_style_cost_from_gram(tf.constant(style_grams[layer_name]), a_G)
         else:
             a_S = style_activations[layer_name] if style_activations is not None \
                 else tf.get_default_session().run(a_G)
@@ -94,6 +99,30 @@ def compute_style_cost(model, STYLE_LAYERS=STYLE_LAYERS, style_activations=None,
     return J_style
 
 
-def total_cost(J_content, J_style, alpha=ALPHA, beta=BETA):
-    """J = alpha J_content + beta J_style."""
-    return alpha * J_content + beta * J_style
+def compute_blended_content_cost(model, CONTENT_LAYERS, content_activations):
+    """Sum of w^l J_content^l: eq. (1) at several layers (e.g. conv4_2 and conv5_2), weighted.
+
+    With the one layer of the course at weight 1 this is eq. (1) itself, bit for bit.
+    """
+    J_content = 0.0
+    for layer_name, coeff in CONTENT_LAYERS:
+        a_C = tf.constant(content_activations[layer_name])
+        J_content += coeff * compute_content_cost(a_C, model[layer_name])
+    return J_content
+
+
+def compute_tv_cost(image):
+    """J_tv: mean squared difference of vertical plus of horizontal neighbours.
+
+    A smoothness prior against the high-frequency noise Adam leaves; it is the
+    term of the best-known TF implementation (its 2 * l2_loss / size).
+    """
+    dy = image[:, 1:, :, :] - image[:, :-1, :, :]
+    dx = image[:, :, 1:, :] - image[:, :, :-1, :]
+    return tf.reduce_mean(tf.square(dy)) + tf.reduce_mean(tf.square(dx))
+
+
+def total_cost(J_content, J_style, alpha=ALPHA, beta=BETA, J_tv=None, tv_weight=0.0):
+    """J = alpha J_content + beta J_style (+ tv_weight J_tv, only when tv_weight is not 0)."""
+    J = alpha * J_content + beta * J_style
+    return J + tv_weight * J_tv if tv_weight else J

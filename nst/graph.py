@@ -1,8 +1,9 @@
 """The seed's steps 1-4 as code: session, targets, cost nodes, optimizer.
 
-The content activations and the style's Gram matrices are computed once, by
-assigning C and then S to the input variable, and enter the cost graph as
-constants. The network itself
+The content activations are computed once, by assigning C to the input
+variable, and the style's Gram targets once, by a forward pass of each style
+image at its own size through a second input of the same network
+(``nst.styles``); both enter the cost graph as constants. The network itself
 is built once and only as deep as the costs need. Every node the notebook
 steps through is a field of :class:`StyleTransferGraph` and also named in the
 TF graph (``J``, ``J_content``, ``J_style``, ``input``).
@@ -10,8 +11,9 @@ TF graph (``J``, ``J_content``, ``J_style``, ``input``).
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, compute_content_cost
-from nst.costs import compute_style_cost, gram_of_activations, total_cost
+from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, compute_blended_content_cost
+from nst.costs import compute_style_cost, compute_tv_cost, total_cost
+from nst.styles import gram_targets
 from nst.tf1 import tf
 from nst.vgg import build_vgg, canonical_layer, deepest
 
@@ -28,12 +30,19 @@ class CostSettings:
     beta: float = BETA
     learning_rate: float = LEARNING_RATE
     pooling: str = "avg"
+    content_layers: list = None  # [(layer, weight), ...] blended; None: content_layer at weight 1
+    tv_weight: float = 0.0  # weight of J_tv in J; 0 leaves it out of the graph
 
     def layers(self):
         """Layer names normalised ('relu4_2' -> 'conv4_2'), checked against VGG-19."""
         content = canonical_layer(self.content_layer)
         style = [(canonical_layer(name), float(w)) for name, w in self.style_layers]
         return content, style
+
+    def content_blend(self):
+        """[(layer, weight), ...] of eq. (1): the content layers, or the one content layer at weight 1."""
+        layers = self.content_layers or [(self.content_layer, 1.0)]
+        return [(canonical_layer(name), float(w)) for name, w in layers]
 
 
 def session_config():
@@ -61,6 +70,7 @@ class StyleTransferGraph(NamedTuple):
     optimizer: Any
     train_step: Any
     assign_input: Any  # callable(image): sets the input variable without growing the graph
+    J_tv: Any = None  # only when settings.tv_weight is not 0
 
     def initialize(self, generated_image):
         """Reset Adam's slots and put G into the input variable."""
@@ -82,32 +92,37 @@ def _input_assigner(sess, model):
     return lambda image: sess.run(assign, {value: image})
 
 
-def build_graph(sess, weights, content_image, style_image, settings=None):
-    """Seed steps 3-4: VGG-19 on the input, a_C and a_S held fixed, J, Adam's train_step.
+def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None):
+    """Seed steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
 
-    ``content_image`` and ``style_image`` are normalised (1, H, W, 3) arrays of
-    the same size; ``weights`` comes from :func:`nst.vgg.read_vgg_weights`.
+    ``content_image`` is a normalised (1, H, W, 3) array; ``style_image`` one
+    such array or a list of them, of any size (see :mod:`nst.styles`), blended
+    with the weights ``style_blend`` (default equal); ``weights`` comes from
+    :func:`nst.vgg.read_vgg_weights`.
     """
     settings = settings or CostSettings()
-    content_layer, style_layers = settings.layers()
+    _, style_layers = settings.layers()
+    content_layers = settings.content_blend()
     _, height, width, _ = content_image.shape
-    up_to = deepest([content_layer] + [name for name, _ in style_layers])
+    up_to = deepest([name for name, _ in content_layers + style_layers])
     model = build_vgg(weights, height, width, settings.pooling, up_to)
     assign_input = _input_assigner(sess, model)
 
     assign_input(content_image)
-    a_C = sess.run(model[content_layer])
-    J_content = tf.identity(compute_content_cost(tf.constant(a_C), model[content_layer]), name="J_content")
+    names = [name for name, _ in content_layers]
+    a_C = dict(zip(names, sess.run([model[name] for name in names])))
+    J_content = tf.identity(compute_blended_content_cost(model, content_layers, a_C), name="J_content")
 
-    assign_input(style_image)
+    styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
     names = [name for name, _ in style_layers]
-    grams = sess.run([gram_of_activations(model[name]) for name in names])  # one forward pass for all
-    J_style = tf.identity(compute_style_cost(model, style_layers, style_grams=dict(zip(names, grams))),
-                          name="J_style")
+    grams = gram_targets(sess, model, styles, names, settings.pooling, style_blend)
+    J_style = tf.identity(compute_style_cost(model, style_layers, style_grams=grams), name="J_style")
 
-    J = tf.identity(total_cost(J_content, J_style, settings.alpha, settings.beta), name="J")
+    J_tv = tf.identity(compute_tv_cost(model["input"]), name="J_tv") if settings.tv_weight else None
+    J = tf.identity(total_cost(J_content, J_style, settings.alpha, settings.beta, J_tv, settings.tv_weight),
+                    name="J")
     optimizer = tf.train.AdamOptimizer(settings.learning_rate)
     # GATE_NONE: the default GATE_OP makes TF compute every gradient of each conv, the unused
     # filter gradients included (a third of a step); the gradient to the image is the same.
     train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=tf.train.Optimizer.GATE_NONE)
-    return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input)
+    return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv)

@@ -146,8 +146,8 @@ def read_vgg_weights(path):
 
 
 def _conv_relu(prev, filters, biases):
-    conv = tf.nn.conv2d(prev, tf.constant(filters), strides=[1, 1, 1, 1], padding="SAME")
-    return tf.nn.relu(tf.nn.bias_add(conv, tf.constant(biases)))
+    conv = tf.nn.conv2d(prev, filters, strides=[1, 1, 1, 1], padding="SAME")
+    return tf.nn.relu(tf.nn.bias_add(conv, biases))
 
 
 def _pool(prev, pooling):
@@ -155,24 +155,59 @@ def _pool(prev, pooling):
     return pool(prev, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
-def build_vgg(weights, height, width, pooling="avg", up_to=None):
-    """Build VGG-19 on a (1, height, width, 3) input variable, stopping at ``up_to``.
+def _layers(prev, constants, pooling, last, make_constant=None):
+    """The layers from ``prev`` through ``last`` as {name: tensor}.
 
-    Returns a dict of graph nodes: 'input' (the variable to assign images to),
-    'convX_Y' (after ReLU; 'reluX_Y' is the same node) and 'poolX'.
+    ``constants`` maps conv names to (filters, biases) graph constants; missing
+    ones are made with ``make_constant(name)`` inside the layer's name scope.
     """
-    if pooling not in ("avg", "max"):
-        raise NSTError(f"unknown pooling '{pooling}': use avg or max")
-    last = canonical_layer(up_to) if up_to else LAYER_ORDER[-1]
-    model = {"input": tf.Variable(np.zeros((1, height, width, 3), np.float32), name="input")}
-    prev = model["input"]
+    model = {}
     for name in LAYER_ORDER[: LAYER_ORDER.index(last) + 1]:
         with tf.name_scope(name):
-            prev = _pool(prev, pooling) if name.startswith("pool") else _conv_relu(prev, *weights.convs[name])
+            if name.startswith("pool"):
+                prev = _pool(prev, pooling)
+            else:
+                if name not in constants:
+                    constants[name] = make_constant(name)
+                prev = _conv_relu(prev, *constants[name])
         model[name] = prev
         if name.startswith("conv"):
             model["relu" + name[4:]] = prev
     return model
+
+
+def build_vgg(weights, height, width, pooling="avg", up_to=None):
+    """Build VGG-19 on a (1, height, width, 3) input variable, stopping at ``up_to``.
+
+    Returns a dict of graph nodes: 'input' (the variable to assign images to),
+    'convX_Y' (after ReLU; 'reluX_Y' is the same node), 'poolX', and
+    'constants' (the weights in the graph, for :func:`apply_vgg`).
+    """
+    if pooling not in ("avg", "max"):
+        raise NSTError(f"unknown pooling '{pooling}': use avg or max")
+    last = canonical_layer(up_to) if up_to else LAYER_ORDER[-1]
+    model = {"input": tf.Variable(np.zeros((1, height, width, 3), np.float32), name="input"), "constants": {}}
+
+    def make_constant(name):
+        filters, biases = weights.convs[name]
+        return tf.constant(filters), tf.constant(biases)
+
+    model.update(_layers(model["input"], model["constants"], pooling, last, make_constant))
+    return model
+
+
+def apply_vgg(model, image, pooling="avg", up_to=None, scope="branch"):
+    """The network of ``model`` on another input tensor, e.g. a style image of another size.
+
+    It reuses the model's weight constants, so the graph holds one copy of the
+    weights however many inputs the network is applied to. ``up_to`` must not
+    be deeper than the model.
+    """
+    last = canonical_layer(up_to) if up_to else deepest([n for n in model if n in LAYER_ORDER])
+    if last not in model:
+        raise ValueError(f"apply_vgg: the model stops before {last}")
+    with tf.name_scope(scope):
+        return _layers(image, model["constants"], pooling, last)
 
 
 def load_vgg_model(path, height, width, pooling="avg", up_to=None):

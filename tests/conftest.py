@@ -2,7 +2,10 @@ import os
 
 import pytest
 
+from nst import cli
 from synthetic_vgg import write_vgg_mat
+
+TINY = ["--size", "32x48", "--quiet"]  # the smallest run the CLI takes: seconds on tiny weights
 
 REAL_WEIGHTS = os.environ.get("NST_VGG19")
 
@@ -25,3 +28,21 @@ def real_vgg():
     if not os.path.exists(REAL_WEIGHTS):
         pytest.skip(f"NST_VGG19={REAL_WEIGHTS} does not exist")
     return REAL_WEIGHTS
+
+
+@pytest.fixture
+def bad_input(tiny_vgg, tmp_path, monkeypatch, capsys):
+    """Run the CLI with extra args; return (exit code, stderr) and check nothing was written."""
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "final.png").write_bytes(b"an earlier result")
+
+    def run(*args):
+        code = cli.main(["--output", str(out), "--iterations", "2", *TINY, *args])
+        err = capsys.readouterr().err
+        assert (out / "final.png").read_bytes() == b"an earlier result"  # nothing already written is lost
+        assert sorted(os.listdir(out)) == ["final.png"]
+        return code, err
+
+    return run

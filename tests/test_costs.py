@@ -121,14 +121,45 @@ def test_gram_of_activations_equals_course_gram_and_its_gradient(sess):
 
 
 def test_style_cost_from_precomputed_grams_equals_eq2(sess):
-    from nst.costs import gram_of_activations, layer_style_cost_from_gram
+    from nst.costs import gram_of_activations, compute_layer_style_cost_from_gram
 
     rng = np.random.RandomState(6)
     a_S, a_G = (rng.gamma(1.0, 2.0, (1, 6, 10, 8)) for _ in range(2))
     GS = sess.run(gram_of_activations(tf.constant(a_S, tf.float32)))
     fG = tf.constant(a_G, tf.float32)
-    fast = layer_style_cost_from_gram(tf.constant(GS), fG)
+    fast = compute_layer_style_cost_from_gram(tf.constant(GS), fG)
     assert sess.run(fast) == pytest.approx(np_layer_style(a_S, a_G), rel=1e-4)
     g_fast = tf.gradients(fast, fG)[0]
     g_course = tf.gradients(compute_layer_style_cost(tf.constant(a_S, tf.float32), fG), fG)[0]
     np.testing.assert_allclose(*sess.run([g_fast, g_course]), rtol=1e-4, atol=1e-6)
+
+
+def test_tv_cost_matches_numpy(sess):
+    from nst.costs import compute_tv_cost
+
+    x = np.random.RandomState(4).randn(1, 7, 9, 3) * 30
+    want = np.mean((x[:, 1:] - x[:, :-1]) ** 2) + np.mean((x[:, :, 1:] - x[:, :, :-1]) ** 2)
+    assert sess.run(compute_tv_cost(tf.constant(x, tf.float32))) == pytest.approx(want, rel=1e-5)
+    assert sess.run(compute_tv_cost(tf.constant(np.full((1, 5, 6, 3), 9.0), tf.float32))) == 0.0
+
+
+def test_blended_content_cost_and_gram_target(sess):
+    from nst.costs import compute_blended_content_cost, compute_layer_style_cost_from_gram
+
+    rng = np.random.RandomState(5)
+    shapes = {"conv4_2": (1, 4, 6, 8), "conv5_2": (1, 2, 3, 8)}
+    a_C = {k: rng.rand(*s).astype(np.float32) for k, s in shapes.items()}
+    a_G = {k: rng.rand(*s) for k, s in shapes.items()}
+    model = {k: tf.constant(v, tf.float32) for k, v in a_G.items()}
+    J = sess.run(compute_blended_content_cost(model, [("conv4_2", 0.3), ("conv5_2", 0.7)], a_C))
+    assert J == pytest.approx(0.3 * np_content(a_C["conv4_2"], a_G["conv4_2"]) +
+                              0.7 * np_content(a_C["conv5_2"], a_G["conv5_2"]), rel=1e-5)
+    a_S = rng.rand(1, 4, 6, 8)
+    GS = tf.constant(np_gram(a_S), tf.float32)
+    assert sess.run(compute_layer_style_cost_from_gram(GS, model["conv4_2"])) == \
+        pytest.approx(np_layer_style(a_S, a_G["conv4_2"]), rel=1e-4)
+
+
+def test_total_cost_with_tv():
+    assert total_cost(2.0, 3.0, alpha=5, beta=7, J_tv=4.0, tv_weight=0.5) == 33.0
+    assert total_cost(2.0, 3.0, alpha=5, beta=7, J_tv=None, tv_weight=0.0) == 31.0
