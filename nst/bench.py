@@ -68,15 +68,16 @@ def course_graph(sess, weights, C, S, learning_rate=2.0):
     """The course's graph, as its notebook builds it: returns (model, J, train_step).
 
     The reference the optimised graph is measured and tested against: the whole
-    VGG-19, a_S held as constants and their Gram matrices recomputed every
-    step, the transpose materialised, autodiff's gradients gated per op.
+    VGG-19 with its weights as graph constants, a_S held as constants and their
+    Gram matrices recomputed every step, the transpose materialised, autodiff's
+    gradients gated per op.
     """
     from nst.costs import compute_content_cost, compute_style_cost, total_cost
     from nst.costs import STYLE_LAYERS
     from nst.tf1 import tf
     from nst.vgg import build_vgg
 
-    model = build_vgg(weights, C.shape[1], C.shape[2])  # the whole VGG-19
+    model = build_vgg(weights, C.shape[1], C.shape[2], sess=sess, constant_weights=True)  # all of VGG-19
     sess.run(model["input"].assign(C))
     out = model["conv4_2"]
     J_content = compute_content_cost(tf.constant(sess.run(out)), out)
@@ -168,7 +169,7 @@ def _adam(graph, G, iterations, trace, start):
 def _lbfgs(graph, G, iterations, trace, start, target=None):
     from nst.lbfgs import minimize_lbfgs
 
-    def record(step, costs, seconds):
+    def record(step, costs, seconds, image):
         trace.append((time.perf_counter() - start, costs[0]))
         return target is not None and costs[0] <= target
 

@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 from nst import colors, images, memory
+from nst.coarse import coarse_start
 from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS
 from nst.errors import NSTError, report
 from nst.graph import LEARNING_RATE, CostSettings, build_graph, new_session
@@ -91,6 +92,11 @@ def build_parser(argument_default=None):
     size.add_argument("--size", help="HEIGHTxWIDTH of G (default: 300x400)")
     size.add_argument("--max-side", type=int, help="longer side of G in px, aspect kept")
     p.add_argument("--pooling", choices=("avg", "max"), default=d("avg"), help="pooling in VGG (default: avg)")
+    p.add_argument("--optimizer", choices=("adam", "lbfgs"), default=d("adam"),
+                   help="adam (the course's, default) or lbfgs (the paper's; scipy L-BFGS-B, "
+                   "one iteration per --iterations)")
+    p.add_argument("--coarse-to-fine", type=int, default=d(0), metavar="N",
+                   help="first run N iterations at half size, then upsample G as the start (default: 0, off)")
     p.add_argument("--seed", type=int, help="seed of the noise: same seed, same costs")
     p.add_argument("--save-every", type=int, default=d(20), help="save G and a checkpoint every N steps "
                    "(default: 20)")
@@ -116,6 +122,8 @@ def check_numbers(args):
             raise NSTError(f"{flag} must be zero or positive, got {value}")
     if args.style_layer_weight_exp is not None and not args.style_layer_weight_exp > 0:
         raise NSTError(f"--style-layer-weight-exp must be positive, got {args.style_layer_weight_exp}")
+    if not args.coarse_to_fine >= 0:
+        raise NSTError(f"--coarse-to-fine must be zero or positive, got {args.coarse_to_fine}")
     if args.max_side is not None and args.max_side < images.MIN_SIDE:
         raise NSTError(f"--max-side must be at least {images.MIN_SIDE}, got {args.max_side}")
     normalize_blend(args.style_blend, len(args.style) if args.style else 1)
@@ -212,8 +220,12 @@ def run(args, checkpoint=None):
         check_fingerprint(checkpoint, info["fingerprint"], args.output)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     say(f"content: {inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\nweights: {weights.path}\n"
-        f"size:    {C.shape[1]}x{C.shape[2]}, {args.iterations} Adam steps on {device_name()}")
+        f"size:    {C.shape[1]}x{C.shape[2]}, {args.iterations} {STEP_NAMES[args.optimizer]} on {device_name()}")
     G = initial_image(args.init, C, inputs.init, mean, args.seed, args.noise_ratio)
+    if args.coarse_to_fine and checkpoint is None:
+        say(f"coarse:  {args.coarse_to_fine} {STEP_NAMES[args.optimizer]} at half size first")
+        G = coarse_start(weights, inputs.content, inputs.styles, G, settings, args.coarse_to_fine,
+                         coarse_runner(args.optimizer), args.style_blend)
     for name, image in zip([INPUT_IMAGES[0]] + style_image_names(len(S)), [C, *S]):
         images.save_image(os.path.join(args.output, name), image, mean)
     postprocess = colors.output_transform(inputs.original, args.preserve_colors)
@@ -222,11 +234,25 @@ def run(args, checkpoint=None):
         graph = build_graph(sess, weights, C, S, settings, style_blend=args.style_blend)
         result = run_style_transfer(graph, G, args.iterations, args.save_every, args.output, mean,
                                     progress=not args.quiet, postprocess=postprocess, logdir=args.logdir,
-                                    resume=checkpoint, info=info)
+                                    resume=checkpoint, info=info, optimizer=args.optimizer)
     finally:
         sess.close()
     distance = colors.chroma_distance(picture(result.image, mean, postprocess), inputs.original)
     return report_result(args, result, distance)
+
+
+STEP_NAMES = {"adam": "Adam steps", "lbfgs": "L-BFGS iterations"}
+
+
+def coarse_runner(optimizer):
+    """How the half-size stage of --coarse-to-fine optimises: the run's optimizer, quietly."""
+    def run(graph, G, iterations):
+        result = run_style_transfer(graph, G, iterations, save_every=0, progress=False, optimizer=optimizer)
+        if result.interrupted:
+            raise KeyboardInterrupt  # Ctrl-C in the half-size stage: nothing of the run to keep yet
+        return result.image
+
+    return run
 
 
 def report_result(args, result, distance):

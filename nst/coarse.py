@@ -20,19 +20,25 @@ def resize_normalized(image, size, mean_pixel):
     return images.reshape_and_normalize_image(pixels, mean_pixel)
 
 
-def coarse_start(weights, content, style, generated, settings, iterations, run):
+def coarse_start(weights, content, styles, generated, settings, iterations, run, style_blend=None):
     """Run ``iterations`` at half size from the downsampled G; return the result upsampled.
 
-    ``content`` and ``style`` are (H, W, 3) on 0..255 at full size; ``generated``
-    is the normalised full-size start (1, H, W, 3).
+    ``content`` and each of ``styles`` (one array or a list) are (H, W, 3) on
+    0..255 as the full-size run sees them; each is halved with G.
+    ``generated`` is the normalised full-size start (1, H, W, 3).
     """
     size, small = generated.shape[1:3], half_size(generated.shape[1:3])
     mean = weights.mean_pixel
-    C, S = (images.reshape_and_normalize_image(images.resize_image(x, small, crop=False), mean)
-            for x in (content, style))
+
+    def halved(picture, target):
+        return images.reshape_and_normalize_image(images.resize_image(picture, target, crop=False), mean)
+
+    styles = styles if isinstance(styles, (list, tuple)) else [styles]
+    C = halved(content, small)
+    S = [halved(s, half_size(s.shape[:2])) for s in styles]
     sess = new_session()
     try:
-        graph = build_graph(sess, weights, C, S, settings)
+        graph = build_graph(sess, weights, C, S, settings, style_blend=style_blend)
         image = run(graph, resize_normalized(generated, small, mean), iterations)
     finally:
         sess.close()

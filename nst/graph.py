@@ -105,7 +105,7 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     content_layers = settings.content_blend()
     _, height, width, _ = content_image.shape
     up_to = deepest([name for name, _ in content_layers + style_layers])
-    model = build_vgg(weights, height, width, settings.pooling, up_to)
+    model = build_vgg(weights, height, width, settings.pooling, up_to, sess=sess)
     assign_input = _input_assigner(sess, model)
 
     assign_input(content_image)

@@ -14,23 +14,37 @@ from nst.images import VGG_MEAN
 from nst.tf1 import tf
 
 
+def cost_nodes(graph):
+    """J, J_content, J_style (and J_tv when the graph has it): what a history row holds."""
+    return [graph.J, graph.J_content, graph.J_style] + ([graph.J_tv] if graph.J_tv is not None else [])
+
+
 class Objective:
     """J and its gradient as a function of the flat float64 image scipy works on."""
 
     def __init__(self, graph):
         self.graph = graph
         self.shape = graph.model["input"].shape.as_list()
-        self.fetches = [graph.J, graph.J_content, graph.J_style,
-                        tf.gradients(graph.J, graph.model["input"])[0]]
+        self.costs = cost_nodes(graph)
+        self.gradient = tf.gradients(graph.J, graph.model["input"])[0]
         self.evaluations = 0
-        self.last = None  # (J, J_content, J_style) at the last point evaluated
+        self.last_x, self.last = None, None  # the last point evaluated and its costs
 
     def __call__(self, x):
-        self.graph.assign_input(x.reshape(self.shape).astype(np.float32))
-        J, J_content, J_style, grad = self.graph.sess.run(self.fetches)
+        self.graph.assign_input(self.image(x))
+        *costs, grad = self.graph.sess.run(self.costs + [self.gradient])
         self.evaluations += 1
-        self.last = (float(J), float(J_content), float(J_style))
-        return float(J), grad.astype(np.float64).ravel()
+        self.last_x, self.last = x.copy(), tuple(float(c) for c in costs)
+        return self.last[0], grad.astype(np.float64).ravel()
+
+    def image(self, x):
+        return x.reshape(self.shape).astype(np.float32)
+
+    def costs_at(self, x):
+        """The costs at ``x``: from the last evaluation when it was there (the usual case)."""
+        if self.last_x is None or not np.array_equal(x, self.last_x):
+            self(x)
+        return self.last
 
 
 def pixel_bounds(shape, mean_pixel=VGG_MEAN):
@@ -42,9 +56,10 @@ def pixel_bounds(shape, mean_pixel=VGG_MEAN):
 def minimize_lbfgs(graph, generated_image, iterations, on_iteration=None, mean_pixel=VGG_MEAN):
     """Run up to ``iterations`` L-BFGS iterations from ``generated_image``.
 
-    ``on_iteration(step, costs, seconds)`` is called after each iteration with
-    the costs at the accepted point; a true return value stops the run there.
-    Returns the final image (1, H, W, 3).
+    ``on_iteration(step, costs, seconds, image)`` is called after each
+    iteration with the accepted point and its costs; a true return value stops
+    the run there. Returns the final image (1, H, W, 3), also left in the
+    input variable.
     """
     graph.initialize(generated_image)
     objective = Objective(graph)
@@ -53,7 +68,10 @@ def minimize_lbfgs(graph, generated_image, iterations, on_iteration=None, mean_p
 
     def callback(xk):
         state["step"] += 1
-        if on_iteration is not None and on_iteration(state["step"], objective.last, time.perf_counter() - start):
+        if on_iteration is None:
+            return
+        costs, image = objective.costs_at(xk), objective.image(xk)
+        if on_iteration(state["step"], costs, time.perf_counter() - start, image):
             raise StopIteration  # scipy ends the run and returns the current point
 
     result = scipy.optimize.minimize(

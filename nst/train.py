@@ -180,7 +180,7 @@ class _Run:
 
 def run_style_transfer(graph, generated_image, iterations=200, save_every=20, output_dir=None,
                        mean_pixel=VGG_MEAN, progress=True, postprocess=None, logdir=None, resume=None,
-                       info=None):
+                       info=None, optimizer="adam"):
     """Optimise G from ``generated_image``; save every ``save_every`` steps and at the end.
 
     Returns a :class:`Result`. With ``output_dir`` None nothing is written
@@ -188,10 +188,16 @@ def run_style_transfer(graph, generated_image, iterations=200, save_every=20, ou
     the picture saved (e.g. :func:`nst.colors.recombine`); ``logdir`` gets
     TensorBoard logs; ``resume`` is a :class:`nst.checkpoint.Checkpoint` to
     continue from (``generated_image`` is then unused); ``info`` (JSON-able)
-    is stored in each checkpoint.
+    is stored in each checkpoint. ``optimizer`` "lbfgs" runs scipy's L-BFGS
+    instead of the graph's Adam op, one history row per L-BFGS iteration.
     """
     run = _Run(graph, output_dir, mean_pixel, postprocess, logdir, info)
     try:
+        if optimizer == "lbfgs":
+            if resume is not None:
+                raise NSTError("--resume: an L-BFGS run cannot be resumed (its curvature memory is not "
+                               "in the checkpoint); start a new run with --init PATH of its last image")
+            return _optimise_lbfgs(run, generated_image, iterations, save_every, progress)
         return _optimise(run, generated_image, iterations, save_every, progress, resume)
     finally:
         run.close()
@@ -220,6 +226,37 @@ def _optimise(run, generated_image, iterations, save_every, progress, resume):
     bar.close()
     run.record(graph.sess.run(run.costs), graph.image())
     run.save(FINAL_IMAGE, iterations)
+    return run.result()
+
+
+def _optimise_lbfgs(run, generated_image, iterations, save_every, progress):
+    """L-BFGS through the same graph: rows, saves, best image, Ctrl-C and NaN guard as with Adam."""
+    from nst.lbfgs import minimize_lbfgs
+
+    graph = run.graph
+    run.begin(generated_image, None)
+    run.record(graph.sess.run(run.costs), generated_image)
+    bar = tqdm(total=iterations, desc="nst", unit="iter", disable=not progress, dynamic_ncols=True)
+
+    with stop_on_sigint() as stop:
+        def on_iteration(step, costs, seconds, image):
+            run.record(costs, image)
+            bar.update(1)
+            bar.set_postfix(J=f"{costs[0]:.4g}", J_content=f"{costs[1]:.4g}", J_style=f"{costs[2]:.4g}",
+                            refresh=False)
+            if stop.requested or (save_every and step % save_every == 0 and step < iterations):
+                graph.assign_input(image)
+                run.save(iteration_image_name(step), step)
+            return stop.requested
+
+        final = minimize_lbfgs(graph, generated_image, iterations, on_iteration, run.mean_pixel)
+    bar.close()
+    if not np.array_equal(final, run.last_good[0]):  # scipy stopped at a point no iteration reported
+        run.record(graph.sess.run(run.costs), final)
+    steps = len(run.history) - 1
+    if stop.requested:
+        return run.result(interrupted=True)
+    run.save(FINAL_IMAGE, steps)
     return run.result()
 
 

@@ -18,6 +18,7 @@ from nst.tf1 import tf
 
 DEFAULT_WEIGHTS = os.path.join("pretrained-model", "imagenet-vgg-verydeep-19.mat")
 WEIGHTS_ENV = "NST_VGG19"
+WEIGHTS_COLLECTION = "vgg_weights"
 
 # The convolutional part of VGG-19, in order. Each conv is followed by its relu.
 BLOCKS = (2, 2, 4, 4, 4)
@@ -155,11 +156,11 @@ def _pool(prev, pooling):
     return pool(prev, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
-def _layers(prev, constants, pooling, last, make_constant=None):
+def _layers(prev, params, pooling, last, make_params=None):
     """The layers from ``prev`` through ``last`` as {name: tensor}.
 
-    ``constants`` maps conv names to (filters, biases) graph constants; missing
-    ones are made with ``make_constant(name)`` inside the layer's name scope.
+    ``params`` maps conv names to (filters, biases) graph nodes; missing ones
+    are made with ``make_params(name)`` inside the layer's name scope.
     """
     model = {}
     for name in LAYER_ORDER[: LAYER_ORDER.index(last) + 1]:
@@ -167,39 +168,70 @@ def _layers(prev, constants, pooling, last, make_constant=None):
             if name.startswith("pool"):
                 prev = _pool(prev, pooling)
             else:
-                if name not in constants:
-                    constants[name] = make_constant(name)
-                prev = _conv_relu(prev, *constants[name])
+                if name not in params:
+                    params[name] = make_params(name)
+                prev = _conv_relu(prev, *params[name])
         model[name] = prev
         if name.startswith("conv"):
             model["relu" + name[4:]] = prev
     return model
 
 
-def build_vgg(weights, height, width, pooling="avg", up_to=None):
+def _weight_variable(value, name, feed):
+    """A fixed weight, held once in a non-trainable variable filled from a placeholder.
+
+    Not a tf.constant: each constant is copied into the GraphDef, the session
+    and the optimised graph (about 5 copies of the 80 MB of filters, measured);
+    a variable holds one. It stays out of GLOBAL_VARIABLES, so the course's
+    ``tf.global_variables_initializer()`` needs no feed and leaves it alone.
+    """
+    placeholder = tf.placeholder(tf.float32, value.shape, name=name + "_value")
+    feed[placeholder] = value
+    return tf.Variable(placeholder, trainable=False, collections=[WEIGHTS_COLLECTION], name=name)
+
+
+def initialize_weights(sess, model):
+    """Load the weights into ``sess`` (done by build_vgg for its session or the default one)."""
+    sess.run(model["weights_init"], model["weights_feed"])
+
+
+def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, constant_weights=False):
     """Build VGG-19 on a (1, height, width, 3) input variable, stopping at ``up_to``.
 
     Returns a dict of graph nodes: 'input' (the variable to assign images to),
     'convX_Y' (after ReLU; 'reluX_Y' is the same node), 'poolX', and
-    'constants' (the weights in the graph, for :func:`apply_vgg`).
+    'weights' (the filters and biases, for :func:`apply_vgg`). The weights are
+    loaded into ``sess``, else into the default session if there is one (the
+    course's InteractiveSession), else by :func:`initialize_weights` later.
+    ``constant_weights`` builds them as graph constants instead, as the course
+    did (kept for the benchmark's baseline).
     """
     if pooling not in ("avg", "max"):
         raise NSTError(f"unknown pooling '{pooling}': use avg or max")
     last = canonical_layer(up_to) if up_to else LAYER_ORDER[-1]
-    model = {"input": tf.Variable(np.zeros((1, height, width, 3), np.float32), name="input"), "constants": {}}
+    model = {"input": tf.Variable(tf.zeros([1, height, width, 3]), name="input"), "weights": {},
+             "weights_feed": {}}
 
-    def make_constant(name):
+    def make_params(name):
         filters, biases = weights.convs[name]
-        return tf.constant(filters), tf.constant(biases)
+        if constant_weights:
+            return tf.constant(filters), tf.constant(biases)
+        feed = model["weights_feed"]
+        return _weight_variable(filters, "filters", feed), _weight_variable(biases, "biases", feed)
 
-    model.update(_layers(model["input"], model["constants"], pooling, last, make_constant))
+    model.update(_layers(model["input"], model["weights"], pooling, last, make_params))
+    model["weights_init"] = tf.group(*[v.initializer for pair in model["weights"].values() for v in pair
+                                       if not constant_weights])
+    sess = sess or tf.get_default_session()
+    if sess is not None and sess.graph is tf.get_default_graph():
+        initialize_weights(sess, model)
     return model
 
 
 def apply_vgg(model, image, pooling="avg", up_to=None, scope="branch"):
     """The network of ``model`` on another input tensor, e.g. a style image of another size.
 
-    It reuses the model's weight constants, so the graph holds one copy of the
+    It reuses the model's weight variables, so the graph holds one copy of the
     weights however many inputs the network is applied to. ``up_to`` must not
     be deeper than the model.
     """
@@ -207,7 +239,7 @@ def apply_vgg(model, image, pooling="avg", up_to=None, scope="branch"):
     if last not in model:
         raise ValueError(f"apply_vgg: the model stops before {last}")
     with tf.name_scope(scope):
-        return _layers(image, model["constants"], pooling, last)
+        return _layers(image, model["weights"], pooling, last)
 
 
 def load_vgg_model(path, height, width, pooling="avg", up_to=None):

@@ -26,7 +26,7 @@ def test_lbfgs_lowers_J_within_pixel_bounds_and_stops_on_request(problem):
     graph.initialize(G)
     start = graph.costs()[0]
     log = []
-    image = minimize_lbfgs(graph, G, 50, on_iteration=lambda step, costs, t: log.append(costs) or step == 6)
+    image = minimize_lbfgs(graph, G, 50, on_iteration=lambda step, costs, t, image: log.append(costs) or step == 6)
     assert len(log) == 6  # stopped when asked
     assert log[-1][0] < 0.5 * start and graph.costs()[0] == pytest.approx(log[-1][0], rel=1e-5)
     pixels = image + weights.mean_pixel

@@ -128,3 +128,29 @@ def test_real_weights_match_numpy_forward_pass(real_vgg):
     # whose response differs from the transposed layout, so the check above pins the layout.
     flipped = {k: (np.transpose(f, (1, 0, 2, 3)), b) for k, (f, b) in weights.convs.items()}
     assert not np.allclose(forward(image, flipped, "conv1_1")["conv1_1"], want["conv1_1"], rtol=1e-3)
+
+
+def test_weights_are_held_once_outside_the_graph_definition(tiny_vgg):
+    """Filters live in non-trainable variables filled from a feed, not in GraphDef constants."""
+    path, convs = tiny_vgg["new"]
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as sess:
+        model = load_vgg_model(path, 32, 32, up_to="conv2_1")  # loads into the default session
+        assert tf.global_variables() == [model["input"]] and tf.trainable_variables() == [model["input"]]
+        sess.run(tf.global_variables_initializer())  # the course's call: needs no feed, keeps the weights
+        np.testing.assert_array_equal(sess.run(model["weights"]["conv1_1"][0]), convs["conv1_1"][0])
+        graph_bytes = graph.as_graph_def().ByteSize()
+    weight_bytes = sum(f.nbytes + b.nbytes for f, b in convs.values())
+    assert graph_bytes < weight_bytes / 4
+
+
+def test_weights_load_later_without_a_session(tiny_vgg):
+    from nst.vgg import initialize_weights
+
+    path, convs = tiny_vgg["old"]
+    graph = tf.Graph()
+    with graph.as_default():
+        model = load_vgg_model(path, 32, 32, up_to="conv1_1")
+        with tf.Session() as sess:
+            initialize_weights(sess, model)
+            np.testing.assert_array_equal(sess.run(model["weights"]["conv1_1"][1]), convs["conv1_1"][1])

@@ -1,0 +1,66 @@
+"""--optimizer lbfgs and --coarse-to-fine through the command line, on tiny synthetic weights."""
+import os
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from conftest import TINY
+from nst import cli
+from test_cli import assert_one_line, read_history
+
+
+@pytest.fixture
+def tiny_env(tiny_vgg, monkeypatch):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+
+
+def run(out, *args):
+    return cli.main(["--output", str(out), "--seed", "0", *TINY, *args])
+
+
+def costs(folder):
+    return np.array([[float(r[k]) for k in ("J", "J_content", "J_style")] for r in read_history(folder)])
+
+
+def test_lbfgs_run_records_saves_and_beats_adam(tiny_env, tmp_path):
+    assert run(tmp_path / "lbfgs", "--optimizer", "lbfgs", "--iterations", "12", "--save-every", "5") == 0
+    assert run(tmp_path / "adam", "--iterations", "12") == 0
+    lbfgs, adam = costs(tmp_path / "lbfgs"), costs(tmp_path / "adam")
+    assert lbfgs.shape == (13, 3) and lbfgs[0, 0] == pytest.approx(adam[0, 0], rel=1e-6)  # same start
+    assert lbfgs[-1, 0] < 0.5 * adam[-1, 0]
+    assert np.all(np.diff(lbfgs[:, 0]) <= 0)  # L-BFGS-B never accepts a worse point
+    np.testing.assert_allclose(lbfgs[:, 0], 10 * lbfgs[:, 1] + 40 * lbfgs[:, 2], rtol=1e-5)
+    files = sorted(os.listdir(tmp_path / "lbfgs"))
+    assert {"iteration_0005.png", "iteration_0010.png", "final.png", "best.png"} <= set(files)
+    pixels = iio.imread(tmp_path / "lbfgs" / "final.png")
+    np.testing.assert_array_equal(pixels, iio.imread(tmp_path / "lbfgs" / "best.png"))  # J fell every time
+
+
+def test_lbfgs_is_deterministic(tiny_env, tmp_path):
+    for name in ("a", "b"):
+        assert run(tmp_path / name, "--optimizer", "lbfgs", "--iterations", "5") == 0
+    np.testing.assert_array_equal(costs(tmp_path / "a"), costs(tmp_path / "b"))
+
+
+def test_coarse_to_fine_gives_a_better_start(tiny_env, tmp_path):
+    assert run(tmp_path / "plain", "--iterations", "3", "--learning-rate", "5") == 0
+    assert run(tmp_path / "coarse", "--iterations", "3", "--learning-rate", "5", "--coarse-to-fine", "40") == 0
+    plain, coarse = costs(tmp_path / "plain"), costs(tmp_path / "coarse")
+    assert coarse[0, 0] < plain[0, 0]  # the full-size run starts from the optimised half-size G
+    assert iio.imread(tmp_path / "coarse" / "final.png").shape == (32, 48, 3)
+
+
+def test_lbfgs_run_cannot_be_resumed(tiny_env, tmp_path, capsys):
+    assert run(tmp_path / "r", "--optimizer", "lbfgs", "--iterations", "4", "--save-every", "2") == 0
+    capsys.readouterr()
+    code = cli.main(["--resume", str(tmp_path / "r"), "--iterations", "8", "--quiet"])
+    assert_one_line(code, capsys.readouterr().err, "L-BFGS run cannot be resumed")
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--optimizer", "sgd"], "invalid choice"),
+    (["--coarse-to-fine", "-1"], "--coarse-to-fine must be zero or positive"),
+])
+def test_bad_optimizer_options(bad_input, args, fragment):
+    assert_one_line(*bad_input(*args), fragment)
