@@ -41,34 +41,39 @@ def write_history(path, history):
 
 
 def run_style_transfer(graph, generated_image, iterations=200, save_every=20, output_dir=None,
-                       mean_pixel=VGG_MEAN, progress=True):
+                       mean_pixel=VGG_MEAN, progress=True, on_save=None):
     """Optimise G from ``generated_image``; save every ``save_every`` steps and at the end.
 
-    Returns a :class:`Result`. With ``output_dir`` None nothing is written
-    (the notebook keeps images in memory).
+    Returns a :class:`Result`. With ``output_dir`` None nothing is written.
+    ``on_save(step, image)``, if given, gets G (normalised) at the same points,
+    so the notebook can keep snapshots in memory; G is fetched only there.
     """
     graph.initialize(generated_image)
     fetches = [graph.train_step, graph.J, graph.J_content, graph.J_style]
     history, saved = [], []
     start = time.perf_counter()
 
-    def save(name):
-        path = os.path.join(output_dir, name)
-        save_image(path, graph.image(), mean_pixel)
-        write_history(os.path.join(output_dir, HISTORY_FILE), history)
-        saved.append(path)
+    def save(step, name):
+        image = graph.image()
+        if on_save:
+            on_save(step, image)
+        if output_dir:
+            path = os.path.join(output_dir, name)
+            save_image(path, image, mean_pixel)
+            write_history(os.path.join(output_dir, HISTORY_FILE), history)
+            saved.append(path)
 
     bar = tqdm(range(iterations), desc="nst", unit="step", disable=not progress, dynamic_ncols=True)
     for step in bar:
         _, J, J_content, J_style = graph.sess.run(fetches)
         history.append((step, float(J), float(J_content), float(J_style), time.perf_counter() - start))
         bar.set_postfix(J=f"{J:.4g}", J_content=f"{J_content:.4g}", J_style=f"{J_style:.4g}", refresh=False)
-        if output_dir and save_every and (step + 1) % save_every == 0 and step + 1 < iterations:
-            save(iteration_image_name(step + 1))
+        if (output_dir or on_save) and save_every and (step + 1) % save_every == 0 and step + 1 < iterations:
+            save(step + 1, iteration_image_name(step + 1))
     bar.close()
     history.append((iterations, *graph.costs(), time.perf_counter() - start))
-    if output_dir:
-        save(FINAL_IMAGE)
+    if output_dir or on_save:
+        save(iterations, FINAL_IMAGE)
     return Result(graph.image(), history, saved)
 
 
