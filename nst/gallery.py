@@ -5,8 +5,8 @@ the course's defaults and shows what that does to G. The gallery is data
 (:data:`ROWS`): a picture is a list of ``nst.train`` options and a note, made
 by the command line's own code path (:func:`nst.cli.run`) into a work folder,
 and each row becomes one PNG, ``gallery_<row>.png``, captioned with the
-options. To show a new option, append a :class:`Row`. Runs shared by several
-rows (the defaults) are made once.
+options. To show a new option, append a :class:`Row`. A run whose options
+recur in other rows (the defaults, mostly) is made once.
 """
 import argparse
 import contextlib
@@ -99,7 +99,8 @@ def build_parser():
     p.add_argument("--iterations", type=int, default=ITERATIONS, help=f"Adam steps (default: {ITERATIONS})")
     p.add_argument("--seed", type=int, default=SEED, help=f"seed of the noise (default: {SEED})")
     p.add_argument("--vgg", help="VGG-19 .mat (default: $NST_VGG19, else pretrained-model/...)")
-    p.add_argument("--work", help="keep the runs in this folder (default: a temporary one, removed)")
+    p.add_argument("--work", help="keep the runs here and reuse those with the same options "
+                   "(default: a temporary folder)")
     return p
 
 

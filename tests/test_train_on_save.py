@@ -23,7 +23,8 @@ def problem(tiny_vgg):
 def test_on_save_gets_G_at_the_save_points_without_writing(problem):
     graph, G = problem
     snapshots = {}
-    result = run_style_transfer(graph, G, iterations=5, save_every=2, progress=False, on_save=snapshots.__setitem__)
+    result = run_style_transfer(graph, G, iterations=5, save_every=2, progress=False,
+                                on_save=snapshots.__setitem__)
     assert sorted(snapshots) == [2, 4, 5] and result.saved == []
     np.testing.assert_array_equal(snapshots[5], result.image)
     assert not np.allclose(snapshots[2], snapshots[4]) and not np.allclose(snapshots[2], G)
