@@ -8,33 +8,40 @@ import argparse
 import io
 import os
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from nst.errors import NSTError, report  # noqa: E402
-from nst.images import load_image, write_atomic  # noqa: E402
+from nst.errors import NSTError, report
+from nst.images import load_image, write_atomic
 
 PANELS = (("content.png", "content C"), ("style.png", "style S"), ("final.png", "generated G"))
 
 
-def figure_bytes(pictures, titles, caption=None, dpi=100):
-    """PNG bytes of pictures in a row with '+' and '=' between them."""
-    fig, axes = plt.subplots(1, len(pictures), figsize=(4.2 * len(pictures), 3.6), dpi=dpi)
-    for i, (ax, picture, title) in enumerate(zip(axes, pictures, titles)):
-        ax.imshow(picture.astype("uint8"))
-        ax.set_title(title)
-        ax.axis("off")
-        if i:
-            fig.text((i / len(pictures)), 0.5, "+" if i < len(pictures) - 1 else "=", fontsize=28,
-                     ha="center", va="center")
-    if caption:
-        fig.text(0.5, 0.02, caption, ha="center", fontsize=9)
+def png_bytes(fig):
+    """PNG bytes of a figure, trimmed to its content.
+
+    Figures are made with :class:`matplotlib.figure.Figure`, not pyplot, so no
+    backend is chosen or changed: this works headless and inside a notebook.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
     return buffer.getvalue()
+
+
+def figure_bytes(pictures, titles, caption=None, dpi=100):
+    """PNG bytes of pictures in a row with '+' and '=' in narrow columns between them."""
+    n = len(pictures)
+    fig = Figure(figsize=(4.6 * n, 3.6), dpi=dpi)
+    axes = fig.subplots(1, 2 * n - 1, gridspec_kw={"width_ratios": [1, 0.12] * (n - 1) + [1]})
+    for i, ax in enumerate(axes):
+        ax.axis("off")
+        if i % 2:
+            ax.text(0.5, 0.5, "+" if i < 2 * n - 3 else "=", fontsize=28, ha="center", va="center")
+        else:
+            ax.imshow(pictures[i // 2].astype("uint8"))
+            ax.set_title(titles[i // 2])
+    if caption:
+        fig.text(0.5, 0.02, caption, ha="center", fontsize=9)
+    return png_bytes(fig)
 
 
 def run_figure(run_dir, out, caption=None):

@@ -70,8 +70,8 @@ def picture(image, mean_pixel=VGG_MEAN, postprocess=None):
 class _Run:
     """One optimisation's record (history, best and last good image, files written) and its writing."""
 
-    def __init__(self, graph, output_dir, mean_pixel, postprocess, logdir, info):
-        self.graph, self.output_dir, self.mean_pixel = graph, output_dir, mean_pixel
+    def __init__(self, graph, output_dir, mean_pixel, postprocess, logdir, info, on_save=None):
+        self.graph, self.output_dir, self.mean_pixel, self.on_save = graph, output_dir, mean_pixel, on_save
         self.postprocess, self.info = postprocess, info
         self.log = SummaryLog(logdir) if logdir else None
         self.costs = [graph.J, graph.J_content, graph.J_style] + ([graph.J_tv] if graph.J_tv is not None else [])
@@ -130,10 +130,13 @@ class _Run:
 
     def save(self, name, steps):
         """Write G as ``name``, the best image if it changed, the history and a checkpoint."""
-        if not (self.output_dir or self.log):
+        if not (self.output_dir or self.log or self.on_save):
             return
         self.steps = steps
-        pixels = self.picture(self.graph.image())
+        image = self.graph.image()
+        if self.on_save:
+            self.on_save(steps, image)
+        pixels = self.picture(image)
         if self.output_dir:
             self.saved.append(self.write_image(name, pixels=pixels))
             self.save_record()
@@ -180,7 +183,7 @@ class _Run:
 
 def run_style_transfer(graph, generated_image, iterations=200, save_every=20, output_dir=None,
                        mean_pixel=VGG_MEAN, progress=True, postprocess=None, logdir=None, resume=None,
-                       info=None, optimizer="adam"):
+                       info=None, optimizer="adam", on_save=None):
     """Optimise G from ``generated_image``; save every ``save_every`` steps and at the end.
 
     Returns a :class:`Result`. With ``output_dir`` None nothing is written
@@ -190,8 +193,10 @@ def run_style_transfer(graph, generated_image, iterations=200, save_every=20, ou
     continue from (``generated_image`` is then unused); ``info`` (JSON-able)
     is stored in each checkpoint. ``optimizer`` "lbfgs" runs scipy's L-BFGS
     instead of the graph's Adam op, one history row per L-BFGS iteration.
+    ``on_save(step, image)``, if given, gets G (normalised) at the save points,
+    so the notebook can keep snapshots in memory; G is fetched only there.
     """
-    run = _Run(graph, output_dir, mean_pixel, postprocess, logdir, info)
+    run = _Run(graph, output_dir, mean_pixel, postprocess, logdir, info, on_save)
     try:
         if optimizer == "lbfgs":
             if resume is not None:
@@ -208,7 +213,7 @@ def _optimise(run, generated_image, iterations, save_every, progress, resume):
     first = run.begin(generated_image, resume)
     if first >= iterations:
         raise NSTError(f"--iterations {iterations}: the run already has {first} steps; ask for more to continue")
-    fetches = [graph.train_step] + run.costs
+    fetches = [graph.train_step, graph.model["G"]] + run.costs
     bar = tqdm(range(first, iterations), desc="nst", unit="step", disable=not progress, dynamic_ncols=True,
                initial=first, total=iterations)
     with stop_on_sigint() as stop:
@@ -216,8 +221,8 @@ def _optimise(run, generated_image, iterations, save_every, progress, resume):
             if stop.requested:
                 bar.close()
                 return run.interrupt(step)
-            before = graph.image()  # the image these costs belong to (the step updates it)
-            costs = graph.sess.run(fetches)[1:]
+            # G as the step read it (its costs' image) comes with the step's own run: no extra fetch
+            _, before, *costs = graph.sess.run(fetches)
             run.record(costs, before)
             bar.set_postfix(J=f"{costs[0]:.4g}", J_content=f"{costs[1]:.4g}", J_style=f"{costs[2]:.4g}",
                             refresh=False)

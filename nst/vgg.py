@@ -199,7 +199,7 @@ def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, cons
     """Build VGG-19 on a (1, height, width, 3) input variable, stopping at ``up_to``.
 
     Returns a dict of graph nodes: 'input' (the variable to assign images to),
-    'convX_Y' (after ReLU; 'reluX_Y' is the same node), 'poolX', and
+    'G' (the one read of it that the layers use), 'convX_Y' (after ReLU; 'reluX_Y' is the same node), 'poolX', and
     'weights' (the filters and biases, for :func:`apply_vgg`). The weights are
     loaded into ``sess``, else into the default session if there is one (the
     course's InteractiveSession), else by :func:`initialize_weights` later.
@@ -219,7 +219,10 @@ def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, cons
         feed = model["weights_feed"]
         return _weight_variable(filters, "filters", feed), _weight_variable(biases, "biases", feed)
 
-    model.update(_layers(model["input"], model["weights"], pooling, last, make_params))
+    # One read of the variable feeds the whole network; fetching it with a train step gives G as
+    # the step saw it (TF copies a variable before updating it while a read of it is alive).
+    model["G"] = tf.identity(model["input"], name="G")
+    model.update(_layers(model["G"], model["weights"], pooling, last, make_params))
     model["weights_init"] = tf.group(*[v.initializer for pair in model["weights"].values() for v in pair
                                        if not constant_weights])
     sess = sess or tf.get_default_session()

@@ -107,3 +107,17 @@ def test_optimised_graph_follows_the_course_graph_step_for_step(tiny_vgg):
     # Adam divides by sqrt(v): where a gradient is ~0, float rounding moves a pixel by a few 1/100 levels
     difference = np.abs(fast_image - slow_image)
     assert difference.max() < 0.1 and difference.mean() < 1e-3
+
+
+def test_G_fetched_with_a_step_is_the_image_before_its_update(problem):
+    sess, weights, convs, C, S, G = problem
+    graph = build_graph(sess, weights, C, S)
+    graph.initialize(G)
+    for _ in range(2):
+        before = graph.image()
+        _, seen, J = sess.run([graph.train_step, graph.model["G"], graph.J])
+        np.testing.assert_array_equal(seen, before)
+        assert not np.array_equal(graph.image(), before)
+        graph.assign_input(before)
+        assert graph.costs()[0] == J
+        sess.run(graph.train_step)

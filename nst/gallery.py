@@ -1,0 +1,201 @@
+"""The seed's "examples of different combinations": ``python -m nst.gallery``.
+
+Each row of the gallery changes one setting of ``python -m nst.train`` around
+the course's defaults and shows what that does to G. The gallery is data
+(:data:`ROWS`): a picture is a list of ``nst.train`` options and a note, made
+by the command line's own code path (:func:`nst.cli.run`) into a work folder,
+and each row becomes one PNG, ``gallery_<row>.png``, captioned with the
+options. To show a new option, append a :class:`Row`. A run whose options
+recur in other rows (the defaults, mostly) is made once.
+"""
+import argparse
+import contextlib
+import hashlib
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+from typing import NamedTuple
+
+from matplotlib.figure import Figure
+
+from nst import cli
+from nst.errors import NSTError, report
+from nst.figure import png_bytes
+from nst.images import load_image, write_atomic
+from nst.train import FINAL_IMAGE, HISTORY_FILE
+
+PROG = "nst.gallery"
+ITERATIONS = 150
+MAX_SIDE = 192
+SEED = 0
+
+
+class Picture(NamedTuple):
+    options: tuple  # nst.train options of this picture; () is the row's base run
+    note: str  # what to look for, shown under the options
+
+
+class Row(NamedTuple):
+    name: str  # --only NAME, and the file gallery_NAME.png
+    title: str
+    pictures: tuple
+    options: tuple = ()  # nst.train options shared by the row's pictures, shown in its subtitle
+
+
+# With the course's weights (alpha/beta = 1/4) beta * J_style outweighs alpha * J_content
+# a thousandfold, so C survives only through G's start. The rows about the content cost
+# therefore start from pure noise and raise alpha/beta until J_content counts.
+FROM_NOISE = ("--noise-ratio", "1")
+
+ROWS = (
+    Row("content_layer", "Content layer l of eq. (1): shallow, middle, deep", (
+        Picture(("--content-layer", "conv1_2"), "shallow: G copies C's pixels"),
+        Picture(("--content-layer", "conv3_2"), "lower middle"),
+        Picture((), "conv4_2 (default): C's layout, S's texture"),
+        Picture(("--content-layer", "conv5_2"), "deep: hardly anything of C"),
+    ), FROM_NOISE + ("--beta", "4e-5")),
+    Row("alpha_beta", "Content weight alpha over style weight beta (alpha = 10)", (
+        Picture((), "alpha/beta = 1/4 (default): style only"),
+        Picture(("--beta", "4e-3"), "alpha/beta = 2.5e3"),
+        Picture(("--beta", "4e-4"), "alpha/beta = 2.5e4: C appears"),
+        Picture(("--beta", "4e-5"), "alpha/beta = 2.5e5"),
+        Picture(("--beta", "4e-6"), "alpha/beta = 2.5e6: mostly C"),
+    ), FROM_NOISE),
+    Row("noise_ratio", "Initial G = noise * r + C * (1 - r), with the course's weights", (
+        Picture(("--noise-ratio", "0"), "r = 0: start from C"),
+        Picture((), "r = 0.6 (default)"),
+        Picture(FROM_NOISE, "r = 1: start from noise, no C"),
+    )),
+    Row("pooling", "Pooling in VGG-19: average (paper, course) or max (as trained)", (
+        Picture((), "average pooling (default)"),
+        Picture(("--pooling", "max"), "max pooling: slower, duller after the same steps"),
+    )),
+    Row("style_layers", "Style layers of J_style: one layer at a time (lambda = 1) or all five", (
+        Picture(("--style-layers", "conv1_1"), "conv1_1 only: S's colours"),
+        Picture(("--style-layers", "conv3_1"), "conv3_1 only: S's strokes"),
+        Picture(("--style-layers", "conv5_1"), "conv5_1 only: coarse shapes, few of S's colours"),
+        Picture((), "all five at 0.2 (default)"),
+    )),
+)
+ROW_NAMES = tuple(row.name for row in ROWS)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        raise NSTError(f"{message} (see --help)")
+
+
+def build_parser():
+    p = _Parser(prog=PROG, description="Regenerate the gallery of nst.train settings, one PNG per row.")
+    p.add_argument("--out", default="images", help="folder for gallery_<row>.png (default: images)")
+    p.add_argument("--only", action="append", choices=ROW_NAMES, metavar="ROW",
+                   help=f"make only this row (repeatable): {', '.join(ROW_NAMES)}")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--size", help="HEIGHTxWIDTH of every G")
+    size.add_argument("--max-side", type=int, default=MAX_SIDE, help=f"longer side of G (default: {MAX_SIDE})")
+    p.add_argument("--iterations", type=int, default=ITERATIONS, help=f"Adam steps (default: {ITERATIONS})")
+    p.add_argument("--seed", type=int, default=SEED, help=f"seed of the noise (default: {SEED})")
+    p.add_argument("--vgg", help="VGG-19 .mat (default: $NST_VGG19, else pretrained-model/...)")
+    p.add_argument("--work", help="keep the runs here and reuse those with the same options "
+                   "(default: a temporary folder)")
+    return p
+
+
+def common_options(args):
+    """The nst.train options every picture shares; a picture's own options come after and win."""
+    size = ["--size", args.size] if args.size else ["--max-side", str(args.max_side)]
+    vgg = ["--vgg", args.vgg] if args.vgg else []
+    return [*size, "--iterations", str(args.iterations), "--save-every", str(args.iterations),
+            "--seed", str(args.seed), "--quiet", *vgg]
+
+
+def subtitle(row, args):
+    size = args.size or f"longer side {args.max_side} px"
+    shared = f"all with {' '.join(row.options)}; " if row.options else ""
+    return f"{shared}{size}, {args.iterations} Adam steps, seed {args.seed}, other options at defaults"
+
+
+def wrap(text, width=32):
+    """Break a caption after spaces or commas, so long option values wrap too."""
+    lines = [""]
+    for piece in re.split(r"(?<=[ ,])", text):
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def options_text(row, picture):
+    """A picture's own options; the base run of a row says what it stands for."""
+    return " ".join(picture.options) or ("(no other options)" if row.options else "(defaults)")
+
+
+def caption(row, picture):
+    return f"{wrap(options_text(row, picture))}\n{wrap(picture.note)}"
+
+
+def make_picture(argv, work):
+    """Run nst.train with ``argv`` into a folder named after it, once; return (final image, final J)."""
+    folder = os.path.join(work, hashlib.sha1("\0".join(argv).encode()).hexdigest()[:12])
+    final = os.path.join(folder, FINAL_IMAGE)
+    if not os.path.exists(final):
+        with contextlib.redirect_stdout(io.StringIO()):  # the gallery prints its own line
+            cli.run(cli.build_parser().parse_args([*argv, "--output", folder]))
+    with open(os.path.join(folder, HISTORY_FILE)) as f:
+        J = f.read().strip().splitlines()[-1].split(",")[1]
+    return load_image(final), J
+
+
+def row_figure_bytes(title, subtitle_text, pictures, captions, dpi=100, gap=0.25):
+    """One row: the pictures side by side at their own resolution, each captioned below."""
+    n, (height, width) = len(pictures), pictures[0].shape[:2]
+    fig = Figure(figsize=(n * width / dpi * (1 + gap) / 0.96, height / dpi / 0.8), dpi=dpi)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.1, top=0.9, wspace=gap)  # tiles 1:1 in pixels
+    for ax, picture, text in zip(fig.subplots(1, n, squeeze=False)[0], pictures, captions):
+        ax.imshow(picture.astype("uint8"))
+        ax.axis("off")
+        ax.text(0.5, -0.03, text, transform=ax.transAxes, ha="center", va="top", fontsize=8)
+    fig.suptitle(f"{title}\n{subtitle_text}", y=0.93, va="bottom", fontsize=10)
+    return png_bytes(fig)
+
+
+def make_row(row, args, work):
+    """Run each picture of ``row`` (reusing runs already made) and write gallery_<name>.png."""
+    pictures, captions = [], []
+    for picture in row.pictures:
+        start = time.perf_counter()
+        image, J = make_picture(common_options(args) + list(row.options) + list(picture.options), work)
+        print(f"{row.name}: {options_text(row, picture)}: J={J} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+        pictures.append(image)
+        captions.append(caption(row, picture))
+    path = os.path.join(args.out, f"gallery_{row.name}.png")
+    write_atomic(path, row_figure_bytes(row.title, subtitle(row, args), pictures, captions))
+    print(f"wrote {path}", flush=True)
+    return path
+
+
+def run(args):
+    cli.prepare_output_dir(args.out)
+    rows = [row for row in ROWS if not args.only or row.name in args.only]
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        work = args.work or stack.enter_context(tempfile.TemporaryDirectory(prefix="nst-gallery-"))
+        paths = [make_row(row, args, work) for row in rows]
+    print(f"{len(paths)} rows in {time.perf_counter() - start:.0f} s")
+    return paths
+
+
+def main(argv=None):
+    try:
+        run(build_parser().parse_args(argv))
+    except NSTError as exc:
+        return report(PROG, exc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
