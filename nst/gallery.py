@@ -19,12 +19,13 @@ import tempfile
 import time
 from typing import NamedTuple
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from nst import cli
 from nst.errors import NSTError, report
 from nst.figure import png_bytes
-from nst.images import load_image, write_atomic
+from nst.images import default_style_image, load_image, reshape_and_normalize_image, save_image, write_atomic
 from nst.train import FINAL_IMAGE, HISTORY_FILE
 
 PROG = "nst.gallery"
@@ -78,6 +79,33 @@ ROWS = (
         Picture(("--style-layers", "conv3_1"), "conv3_1 only: S's strokes"),
         Picture(("--style-layers", "conv5_1"), "conv5_1 only: coarse shapes, few of S's colours"),
         Picture((), "all five at 0.2 (default)"),
+    )),
+    # Beyond the seed: the options users of the best-known implementations rely on.
+    Row("style_scale", "Style scale: S resized relative to G before its Gram targets", (
+        Picture(("--style-scale", "0.5"), "0.5: finer strokes"),
+        Picture((), "1 (default)"),
+        Picture(("--style-scale", "2"), "2: larger strokes"),
+    )),
+    Row("style_blend", "Several style images, Gram targets blended", (
+        Picture((), "the swirl alone (default)"),
+        Picture(("--style", "{swirl}", "{stripes}", "--style-blend", "0.5", "0.5"), "half swirl, half stripes"),
+        Picture(("--style", "{stripes}"), "the stripes alone"),
+    )),
+    Row("colors", "Keeping the content's colours", (
+        Picture((), "S's colours (default)"),
+        Picture(("--preserve-colors", "luminance"), "luminance only: C's colours"),
+        Picture(("--preserve-colors", "histogram"), "S recoloured to C's palette"),
+    )),
+    Row("total_variation", "Total-variation weight: smoothness of G", (
+        Picture((), "0 (default): no smoothing"),
+        Picture(("--tv-weight", "1e6"), "1e6: fewer speckles"),
+        Picture(("--tv-weight", "1e7"), "1e7: smooth, flatter"),
+    )),
+    Row("layer_weights", "Content layer blend and style layer weights", (
+        Picture((), "conv4_2; style layers at 0.2 (default)"),
+        Picture(("--content-layers", "conv4_2:0.5,conv5_2:0.5"), "content at conv4_2 and conv5_2"),
+        Picture(("--style-layer-weight-exp", "0.5"), "lambda ~ 0.5^i: shallow layers weigh more"),
+        Picture(("--style-layer-weight-exp", "2"), "lambda ~ 2^i: deep layers weigh more"),
     )),
 )
 ROW_NAMES = tuple(row.name for row in ROWS)
@@ -137,9 +165,38 @@ def caption(row, picture):
     return f"{wrap(options_text(row, picture))}\n{wrap(picture.note)}"
 
 
+def stripes_style_image(size=(512, 512)):
+    """A second procedural style, unlike the swirl: warm diagonal stripes with dark dots."""
+    y, x = np.mgrid[0:size[0], 0:size[1]] / max(size) * 2 * np.pi
+    stripes = 0.5 + 0.5 * np.sin(9 * (x + y) + 2 * np.sin(3 * x))
+    dots = (np.sin(24 * x) * np.sin(24 * y) > 0.85)[..., None]
+    warm = np.stack([200 + 55 * stripes, 60 + 120 * stripes, 20 + 30 * stripes], axis=2)
+    return np.where(dots, 30.0, warm).astype(np.float32)
+
+
+STYLE_FILES = {  # placeholders in a picture's options -> procedural images written to the work folder
+    "{swirl}": lambda: default_style_image((512, 512))[0],
+    "{stripes}": stripes_style_image,
+}
+
+
+def style_file_options(argv, work):
+    """Replace ``{name}`` placeholders with style images made (once) in ``work``."""
+    out = []
+    for option in argv:
+        if option in STYLE_FILES:
+            path = os.path.join(work, option.strip("{}") + ".png")
+            if not os.path.exists(path):
+                save_image(path, reshape_and_normalize_image(STYLE_FILES[option]()))
+            option = path
+        out.append(option)
+    return out
+
+
 def make_picture(argv, work):
     """Run nst.train with ``argv`` into a folder named after it, once; return (final image, final J)."""
     folder = os.path.join(work, hashlib.sha1("\0".join(argv).encode()).hexdigest()[:12])
+    argv = style_file_options(argv, work)
     final = os.path.join(folder, FINAL_IMAGE)
     if not os.path.exists(final):
         with contextlib.redirect_stdout(io.StringIO()):  # the gallery prints its own line

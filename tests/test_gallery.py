@@ -5,6 +5,7 @@ import imageio.v3 as iio
 import pytest
 
 from nst import cli, gallery
+from nst.images import load_image
 
 TINY = ["--max-side", "40", "--iterations", "2"]
 
@@ -18,7 +19,7 @@ def test_every_picture_is_a_valid_nst_train_command():
             parsed = cli.build_parser().parse_args(argv)
             cli.check_numbers(parsed)
             cli.cost_settings(parsed).layers()
-            assert gallery.caption(row, picture).replace("\n", "").startswith(" ".join(picture.options))
+            assert "".join(gallery.caption(row, picture).split()).startswith("".join(picture.options))
 
 
 def test_only_one_row_writes_its_png(tiny_vgg, tmp_path, capsys):
@@ -62,3 +63,12 @@ def test_output_folder_that_is_a_file(tmp_path, capsys):
     blocker.write_text("keep")
     assert gallery.main(["--out", str(blocker)]) == 2
     assert "not a directory" in capsys.readouterr().err and blocker.read_text() == "keep"
+
+
+def test_style_placeholders_become_procedural_files(tmp_path):
+    argv = gallery.style_file_options(["--style", "{swirl}", "{stripes}", "--beta", "1"], str(tmp_path))
+    assert argv[0] == "--style" and argv[3:] == ["--beta", "1"]
+    swirl, stripes = (load_image(path) for path in argv[1:3])
+    assert swirl.shape == stripes.shape == (512, 512, 3)
+    assert stripes[..., 0].mean() > stripes[..., 2].mean() + 100  # warm, unlike the blue swirl
+    assert swirl[..., 2].mean() > swirl[..., 0].mean()
