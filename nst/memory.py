@@ -11,10 +11,11 @@ from nst.errors import NSTError
 from nst.images import MIN_SIDE
 from nst.vgg import LAYER_ORDER, canonical_layer
 
-# Fitted to peak RSS of 3-step runs on the CPU: 1.49 GiB at 64x64, 1.83 GiB at 384x512, 3.19 GiB at
-# 768x1024 (up to conv5_1: 0.2 M, 63.5 M and 254 M activations), plus 10 % for safety.
-BASE_BYTES = 1.5 * 2**30  # TensorFlow runtime, the weights, Python
-BYTES_PER_ACTIVATION = 8.5  # float32 ~2 live copies per activation (forward, gradient in flight)
+# Fitted to the peak RSS of 3-step runs of nst.train on the CPU: 0.82 GiB at 64x64, 1.10 GiB at
+# 300x400, 2.54 GiB at 768x1024, 7.25 GiB at 1536x2048 (up to conv5_1: 0.2 M, 38.8 M, 254 M and
+# 1016 M activations): 1.0 GiB + 6.6 bytes per activation, plus 10 % for safety.
+BASE_BYTES = 1.1 * 2**30  # TensorFlow runtime, the weights (held once), Python
+BYTES_PER_ACTIVATION = 7.3  # float32: the forward activations kept for the backward pass, and gradients
 HEADROOM = 0.85  # never plan to use the last 15 % of free memory
 
 
