@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from nst.errors import NSTError, report
+from nst.errors import NSTError, OneLineParser, report
 
 SIZES = {256: (192, 256), 512: (384, 512), 1024: (768, 1024), 2048: (1536, 2048)}
 VARIANTS = ("baseline", "nst")
@@ -278,7 +278,7 @@ def _plot_traces(traces, target, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nst.bench", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="nst.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sides", type=int, nargs="+", default=[256, 512], choices=sorted(SIZES),
                         help="longer sides to measure (default: 256 512)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per variant (median taken)")
@@ -289,11 +289,11 @@ def main(argv=None):
                         "plotted to PLOT (default: images/time_to_quality.png)")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
     from nst.vgg import resolve_weights_path
 
-    vgg = resolve_weights_path(args.vgg)
     try:
+        args = parser.parse_args(argv)
+        vgg = resolve_weights_path(args.vgg)
         if args.time_to_quality:
             time_to_quality(vgg, args.time_to_quality)
         elif args.worker:

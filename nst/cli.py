@@ -11,7 +11,7 @@ import tempfile
 from nst import colors, images, memory
 from nst.coarse import coarse_start
 from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS
-from nst.errors import NSTError, report
+from nst.errors import NSTError, OneLineParser, report
 from nst.graph import LEARNING_RATE, CostSettings, build_graph, new_session
 from nst.inputs import initial_image, network_inputs, read_init, style_size
 from nst.resume import check_fingerprint, fingerprint, resume_args, run_info
@@ -21,11 +21,6 @@ from nst.vgg import canonical_layer, deepest, read_vgg_weights, resolve_weights_
 
 PROG = "nst.train"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line instead of usage + message
-        raise NSTError(f"{message} (see --help)")
 
 
 def parse_layers(text, flag="--style-layers"):
@@ -59,7 +54,7 @@ def _format_layers(layers):
 
 
 def build_parser(argument_default=None):
-    p = _Parser(prog=PROG, description="Gatys et al. (2015) neural style transfer on VGG-19 (.mat).",
+    p = OneLineParser(prog=PROG, description="Gatys et al. (2015) neural style transfer on VGG-19 (.mat).",
                 argument_default=argument_default)
     d = (lambda value: value) if argument_default is None else (lambda value: argument_default)
     p.add_argument("--content", help="content image (default: matplotlib's bundled Grace Hopper photo)")

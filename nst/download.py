@@ -4,7 +4,6 @@ The file (about 510 MB) is streamed into a temporary file beside DEST with a
 progress bar and renamed into place only when its MD5 is one of the two known
 releases, so an interrupted or corrupted download never looks like weights.
 """
-import argparse
 import hashlib
 import os
 import tempfile
@@ -12,7 +11,7 @@ import urllib.request
 
 from tqdm import tqdm
 
-from nst.errors import NSTError, report
+from nst.errors import NSTError, OneLineParser, report
 from nst.vgg import DEFAULT_WEIGHTS
 
 URL = "http://www.vlfeat.org/matconvnet/models/beta16/imagenet-vgg-verydeep-19.mat"
@@ -60,11 +59,11 @@ def download(dest=DEFAULT_WEIGHTS, url=URL, known_md5=KNOWN_MD5, progress=True):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nst.download", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="nst.download", description=__doc__.splitlines()[0])
     parser.add_argument("dest", nargs="?", default=DEFAULT_WEIGHTS, help=f"where to save (default: {DEFAULT_WEIGHTS})")
     parser.add_argument("--url", default=URL, help="where to fetch from (default: the seed's URL)")
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         release = download(args.dest, args.url)
     except NSTError as exc:
         return report("nst.download", exc)

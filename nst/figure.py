@@ -4,13 +4,12 @@ Every run of ``nst.train`` keeps the content and style exactly as the network
 saw them (``content.png``, ``style.png``, after crop and resize) beside its
 ``final.png``; this lays the three out side by side with the operators between.
 """
-import argparse
 import io
 import os
 
 from matplotlib.figure import Figure
 
-from nst.errors import NSTError, report
+from nst.errors import NSTError, OneLineParser, report
 from nst.images import load_image, write_atomic
 
 PANELS = (("content.png", "content C"), ("style.png", "style S"), ("final.png", "generated G"))
@@ -50,12 +49,12 @@ def run_figure(run_dir, out, caption=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nst.figure", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="nst.figure", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="an output directory of nst.train")
     parser.add_argument("out", nargs="?", default=os.path.join("images", "c_plus_s_equals_g.png"))
     parser.add_argument("--caption", default=None)
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         run_figure(args.run_dir, args.out, args.caption)
     except NSTError as exc:
         return report("nst.figure", exc)

@@ -8,7 +8,6 @@ and each row becomes one PNG, ``gallery_<row>.png``, captioned with the
 options. To show a new option, append a :class:`Row`. A run whose options
 recur in other rows (the defaults, mostly) is made once.
 """
-import argparse
 import contextlib
 import hashlib
 import io
@@ -23,7 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from nst import cli
-from nst.errors import NSTError, report
+from nst.errors import NSTError, OneLineParser, report
 from nst.figure import png_bytes
 from nst.images import default_style_image, load_image, reshape_and_normalize_image, save_image, write_atomic
 from nst.train import FINAL_IMAGE, HISTORY_FILE
@@ -111,13 +110,8 @@ ROWS = (
 ROW_NAMES = tuple(row.name for row in ROWS)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line instead of usage + message
-        raise NSTError(f"{message} (see --help)")
-
-
 def build_parser():
-    p = _Parser(prog=PROG, description="Regenerate the gallery of nst.train settings, one PNG per row.")
+    p = OneLineParser(prog=PROG, description="Regenerate the gallery of nst.train settings, one PNG per row.")
     p.add_argument("--out", default="images", help="folder for gallery_<row>.png (default: images)")
     p.add_argument("--only", action="append", choices=ROW_NAMES, metavar="ROW",
                    help=f"make only this row (repeatable): {', '.join(ROW_NAMES)}")

@@ -23,7 +23,6 @@ WEIGHTS_COLLECTION = "vgg_weights"
 # The convolutional part of VGG-19, in order. Each conv is followed by its relu.
 BLOCKS = (2, 2, 4, 4, 4)
 CONV_LAYERS = tuple(f"conv{b}_{i}" for b, n in enumerate(BLOCKS, 1) for i in range(1, n + 1))
-POOL_LAYERS = tuple(f"pool{b}" for b in range(1, 6))
 # Order in which the graph is built; 'convX_Y' names the activation after its ReLU.
 LAYER_ORDER = tuple(
     name
