@@ -67,7 +67,7 @@ def build_parser(argument_default=None):
     p.add_argument("--preserve-colors", choices=colors.MODES,
                    help="keep C's colours: luminance-only transfer, or S's colours matched to C's")
     p.add_argument("--output", default=d("output"), help="directory for images and history.csv (default: output)")
-    p.add_argument("--iterations", type=int, default=d(200), help="Adam steps (default: 200)")
+    p.add_argument("--iterations", type=int, default=d(200), help="Adam steps, or L-BFGS iterations (default: 200)")
     p.add_argument("--learning-rate", type=float, default=d(LEARNING_RATE),
                    help="Adam learning rate (default: 2.0)")
     p.add_argument("--alpha", type=float, default=d(ALPHA), help="content weight alpha (default: 10)")
