@@ -254,9 +254,11 @@ def report_result(args, result, distance):
     """The closing lines: final costs and files, or where an interrupted run left its state."""
     steps = result.history[-1][0]
     if result.interrupted:
-        print(f"interrupted after {steps} steps: saved {result.saved[-1] if result.saved else 'nothing'}, "
-              f"history.csv and checkpoint.npz in {args.output}; continue with: "
-              f"python -m nst.train --resume {args.output}", file=sys.stderr)
+        last = result.saved[-1] if result.saved else "nothing"
+        how = f"python -m nst.train --resume {args.output}" if args.optimizer == "adam" else \
+            f"a new run with --init {last} (L-BFGS runs do not resume)"
+        print(f"interrupted after {steps} steps: saved {last}, history.csv and checkpoint.npz in "
+              f"{args.output}; continue with: {how}", file=sys.stderr)
         return EXIT_INTERRUPTED
     J, J_content, J_style = result.history[-1][1:4]
     print(f"final J={J:.6g} (J_content={J_content:.6g}, J_style={J_style:.6g}) after {steps} steps")

@@ -169,3 +169,26 @@ def test_vanished_output_directory_is_one_error(env, tmp_path, monkeypatch, caps
     code = train(out, *env, "--iterations", "6", "--save-every", "2")
     assert_one_line(code, capsys.readouterr().err, f"{out}: output directory vanished during the run",
                     "after 4 steps")
+
+
+def test_ctrl_c_stops_an_lbfgs_run_and_keeps_its_image(tiny_vgg, tmp_path, monkeypatch):
+    c, s = photo(tmp_path / "c.png"), photo(tmp_path / "s.png", seed=1)
+    out = tmp_path / "out"
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    process = subprocess.Popen([sys.executable, "-m", "nst.train", "--content", c, "--style", s, "--seed", "0",
+                                "--size", "128x192", "--save-every", "3", "--quiet", "--optimizer", "lbfgs",
+                                "--output", str(out), "--iterations", "100000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(),
+                               cwd=ROOT)
+    try:
+        deadline = time.time() + 120
+        while not (out / "checkpoint.npz").exists() and process.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    steps = len(read_history(out)) - 1
+    assert f"interrupted after {steps} steps" in err and "--init" in err and "Traceback" not in err
+    assert (out / f"iteration_{steps:04d}.png").exists()
