@@ -39,10 +39,6 @@ def parse_layers(text, flag="--style-layers"):
     return layers
 
 
-def parse_style_layers(text):
-    return parse_layers(text, "--style-layers")
-
-
 def exponent_weights(layers, exponent):
     """lambda_i proportional to exponent**i over the layers in order, summing to 1 (as neural-style)."""
     raw = [exponent**i for i in range(len(layers))]

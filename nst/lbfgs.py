@@ -59,9 +59,9 @@ def minimize_lbfgs(graph, generated_image, iterations, on_iteration=None, mean_p
     ``on_iteration(step, costs, seconds, image)`` is called after each
     iteration with the accepted point and its costs; a true return value stops
     the run there. Returns the final image (1, H, W, 3), also left in the
-    input variable.
+    input variable. Nothing needs initialising first: every evaluation assigns
+    its point to the input, and L-BFGS has no slots in the graph.
     """
-    graph.initialize(generated_image)
     objective = Objective(graph)
     start = time.perf_counter()
     state = {"step": 0}

@@ -2,8 +2,8 @@
 
 Summaries are built as protocol buffers in Python and written with
 ``tf.summary.FileWriter``, so no summary op enters the graph and the costs are
-the same with or without a log. The graph itself is not written: its weight
-constants would make the event file hundreds of megabytes.
+the same with or without a log. The graph itself is not written: the curves
+and images need nothing from it.
 """
 from nst.errors import NSTError
 from nst.images import encode_image

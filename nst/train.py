@@ -229,7 +229,8 @@ def _optimise(run, generated_image, iterations, save_every, progress, resume):
             if save_every and (step + 1) % save_every == 0 and step + 1 < iterations:
                 run.save(iteration_image_name(step + 1), step + 1)
     bar.close()
-    run.record(graph.sess.run(run.costs), graph.image())
+    *costs, image = graph.sess.run(run.costs + [graph.model["input"]])  # G after the last step, one run
+    run.record(costs, image)
     run.save(FINAL_IMAGE, iterations)
     return run.result()
 
