@@ -20,5 +20,5 @@ setup(
     extras_require={
         "test": ["pytest>=7,<10", "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8"],
     },
-    entry_points={"console_scripts": ["nst-train=nst.cli:main", "nst-download=nst.download:main"]},
+    entry_points={"console_scripts": ["nst-train=nst.cli:main", "nst-download=nst.tools.download:main"]},
 )

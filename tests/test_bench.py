@@ -1,7 +1,7 @@
 """The benchmark's arithmetic and its worker (not its timings: those are measured, never asserted)."""
 import pytest
 
-from nst import bench
+from nst.tools import bench
 from nst.vgg import VGGWeights
 from synthetic_vgg import make_weights
 

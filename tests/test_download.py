@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from nst import download
+from nst.tools import download
 from nst.errors import NSTError
 
 

@@ -4,7 +4,8 @@ import os
 import imageio.v3 as iio
 import pytest
 
-from nst import cli, gallery
+from nst import cli
+from nst.tools import gallery
 from nst.images import load_image
 
 TINY = ["--max-side", "40", "--iterations", "2"]

@@ -91,7 +91,7 @@ def run_adam(build, weights, C, S, G, steps):
 def test_optimised_graph_follows_the_course_graph_step_for_step(tiny_vgg):
     """Cut network, Gram targets held once, F^T F with its own gradient, ungated gradients:
     the same Adam trajectory as the course's literal graph."""
-    from nst.bench import course_graph
+    from nst.reference import course_graph
 
     weights = read_vgg_weights(tiny_vgg["new"][0])
     C, S, G = images3(seed=3)

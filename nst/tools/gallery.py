@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from nst import cli
 from nst.errors import NSTError, OneLineParser, report
-from nst.figure import png_bytes
+from nst.tools.figure import png_bytes
 from nst.images import default_style_image, load_image, reshape_and_normalize_image, save_image, write_atomic
 from nst.train import FINAL_IMAGE, HISTORY_FILE
 

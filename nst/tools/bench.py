@@ -56,7 +56,7 @@ def blas_kernel():
         return "unknown kernel"
 
 
-SGEMM_SCRIPT = "from nst.bench import sgemm_gflops, blas_kernel; print(sgemm_gflops(), blas_kernel())"
+SGEMM_SCRIPT = "from nst.tools.bench import sgemm_gflops, blas_kernel; print(sgemm_gflops(), blas_kernel())"
 
 
 def machine_sgemm():
@@ -90,30 +90,9 @@ def _problem(size, weights):
     return C, S, images.generate_noise_image(C, 0.6, seed=0)
 
 
-def course_graph(sess, weights, C, S, learning_rate=2.0):
-    """The course's graph, as its notebook builds it: returns (model, J, train_step).
-
-    The reference the optimised graph is measured and tested against: the whole
-    VGG-19 with its weights as graph constants, a_S held as constants and their
-    Gram matrices recomputed every step, the transpose materialised, autodiff's
-    gradients gated per op.
-    """
-    from nst.costs import compute_content_cost, compute_style_cost, total_cost
-    from nst.costs import STYLE_LAYERS
-    from nst.tf1 import tf
-    from nst.vgg import build_vgg
-
-    model = build_vgg(weights, C.shape[1], C.shape[2], sess=sess, constant_weights=True)  # all of VGG-19
-    sess.run(model["input"].assign(C))
-    out = model["conv4_2"]
-    J_content = compute_content_cost(tf.constant(sess.run(out)), out)
-    sess.run(model["input"].assign(S))
-    J_style = compute_style_cost(model, STYLE_LAYERS)  # one session run per layer
-    J = total_cost(J_content, J_style)
-    return model, J, tf.train.AdamOptimizer(learning_rate).minimize(J)
-
-
 def _baseline_step(sess, weights, C, S):
+    from nst.reference import course_graph
+
     model, _, train_step = course_graph(sess, weights, C, S)
     return model, train_step, [train_step]
 
@@ -151,7 +130,7 @@ def worker(variant, size, steps, warmup, vgg):
 
 def run_worker(variant, size, steps, warmup, vgg, env=None):
     """Run :func:`worker` in a fresh process, so peak memory is measured per variant."""
-    cmd = [sys.executable, "-m", "nst.bench", "--worker", variant, "--size", f"{size[0]}x{size[1]}",
+    cmd = [sys.executable, "-m", "nst.tools.bench", "--worker", variant, "--size", f"{size[0]}x{size[1]}",
            "--steps", str(steps), "--warmup", str(warmup), "--vgg", vgg]
     done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if done.returncode != 0:
