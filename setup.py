@@ -20,5 +20,6 @@ setup(
     extras_require={
         "test": ["pytest>=7,<10", "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8"],
     },
-    entry_points={"console_scripts": ["nst-train=nst.cli:main", "nst-download=nst.tools.download:main"]},
+    entry_points={"console_scripts": ["nst=nst.entry:main", "nst-train=nst.entry:train_main",
+                                    "nst-download=nst.entry:download_main"]},
 )

@@ -1,17 +1,47 @@
-"""The one exception users see, and how the command lines report it."""
+"""The one exception users see, and how the command lines report it.
+
+A library error carries the value and the problem; when the fault is in a
+setting it also names the setting, as ``{option}`` in its message. Read as a
+plain exception (a notebook) the placeholder becomes the setting's Python
+name (``learning_rate``); the command line fills in its flag
+(``--learning-rate``) with :meth:`NSTError.message`.
+"""
 import argparse
 import sys
 
 EXIT_BAD_INPUT = 2
 
 
+def python_name(option):
+    return option
+
+
 class NSTError(Exception):
-    """Bad input or environment: a message that names the file or option and the problem."""
+    """Bad input or environment: a message that names the file or setting and the problem.
+
+    ``options`` are the settings the message refers to as ``{option}``
+    (several are joined with commas).
+    """
+
+    def __init__(self, message, options=()):
+        super().__init__(message)
+        self.template = message
+        self.options = (options,) if isinstance(options, str) else tuple(options)
+
+    def message(self, name=python_name):
+        """The message with each setting written as ``name(setting)``."""
+        if not self.options:
+            return self.template
+        return self.template.replace("{option}", ", ".join(name(o) for o in self.options))
+
+    def __str__(self):
+        return self.message()
 
 
-def report(prog, exc):
+def report(prog, exc, name=python_name):
     """Print ``exc`` as one line on stderr (no traceback) and return the exit code for bad input."""
-    print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    text = exc.message(name) if isinstance(exc, NSTError) else str(exc)
+    print(f"{prog}: error: {' '.join(text.split())}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 

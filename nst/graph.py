@@ -1,4 +1,4 @@
-"""The seed's steps 1-4 as code: session, targets, cost nodes, optimizer.
+"""The paper's steps 1-4 as code: session, targets, cost nodes, optimizer.
 
 The content activations are computed once, by assigning C to the input
 variable, and the style's Gram targets once, by a forward pass of each style
@@ -8,41 +8,41 @@ is built once and only as deep as the costs need. Every node the notebook
 steps through is a field of :class:`StyleTransferGraph` and also named in the
 TF graph (``J``, ``J_content``, ``J_style``, ``input``).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, compute_blended_content_cost
 from nst.costs import compute_style_cost, compute_tv_cost, total_cost
 from nst.styles import gram_targets
 from nst.tf1 import tf
-from nst.vgg import build_vgg, canonical_layer, deepest
+from nst.vgg import build_vgg, canonical_layers, deepest
 
 LEARNING_RATE = 2.0  # Adam, as in the course
 
 
-@dataclass
+@dataclass(frozen=True)
 class CostSettings:
-    """What defines the objective and its optimizer; defaults are the course's."""
+    """What defines the objective and its optimizer; the defaults are the course's.
 
-    content_layer: str = CONTENT_LAYER
-    style_layers: list = field(default_factory=lambda: list(STYLE_LAYERS))
+    Layer names are made canonical here ('relu4_2' -> 'conv4_2'), once, and
+    checked against VGG-19.
+    """
+
+    content_layers: tuple = ((CONTENT_LAYER, 1.0),)  # eq. (1) at each layer, weighted
+    style_layers: tuple = tuple(STYLE_LAYERS)  # (layer, lambda) of eq. (2)
     alpha: float = ALPHA
     beta: float = BETA
     learning_rate: float = LEARNING_RATE
     pooling: str = "avg"
-    content_layers: list = None  # [(layer, weight), ...] blended; None: content_layer at weight 1
     tv_weight: float = 0.0  # weight of J_tv in J; 0 leaves it out of the graph
 
-    def layers(self):
-        """Layer names normalised ('relu4_2' -> 'conv4_2'), checked against VGG-19."""
-        content = canonical_layer(self.content_layer)
-        style = [(canonical_layer(name), float(w)) for name, w in self.style_layers]
-        return content, style
+    def __post_init__(self):
+        for name in ("content_layers", "style_layers"):
+            object.__setattr__(self, name, canonical_layers(getattr(self, name)))
 
-    def content_blend(self):
-        """[(layer, weight), ...] of eq. (1): the content layers, or the one content layer at weight 1."""
-        layers = self.content_layers or [(self.content_layer, 1.0)]
-        return [(canonical_layer(name), float(w)) for name, w in layers]
+    def deepest(self):
+        """The deepest layer any cost reads: where the network can stop."""
+        return deepest([name for name, _ in self.content_layers + self.style_layers])
 
 
 def session_config():
@@ -51,7 +51,7 @@ def session_config():
 
 
 def new_session():
-    """Seed step 1: a fresh default graph and an InteractiveSession over it."""
+    """Step 1: a fresh default graph and an InteractiveSession over it."""
     previous = tf.get_default_session()
     if previous is not None:
         previous.close()
@@ -73,7 +73,7 @@ class StyleTransferGraph(NamedTuple):
     J_tv: Any = None  # only when settings.tv_weight is not 0
 
     def initialize(self, generated_image):
-        """Reset Adam's slots and put G into the input variable."""
+        """Reset Adam's slots (and reload the weights) and put G into the input variable."""
         self.sess.run(tf.global_variables_initializer())
         self.assign_input(generated_image)
 
@@ -93,7 +93,7 @@ def _input_assigner(sess, model):
 
 
 def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None):
-    """Seed steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
+    """Steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
 
     ``content_image`` is a normalised (1, H, W, 3) array; ``style_image`` one
     such array or a list of them, of any size (see :mod:`nst.styles`), blended
@@ -101,11 +101,9 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     :func:`nst.vgg.read_vgg_weights`.
     """
     settings = settings or CostSettings()
-    _, style_layers = settings.layers()
-    content_layers = settings.content_blend()
+    content_layers, style_layers = settings.content_layers, settings.style_layers
     _, height, width, _ = content_image.shape
-    up_to = deepest([name for name, _ in content_layers + style_layers])
-    model = build_vgg(weights, height, width, settings.pooling, up_to, sess=sess)
+    model = build_vgg(weights, height, width, settings.pooling, settings.deepest(), sess=sess)
     assign_input = _input_assigner(sess, model)
 
     assign_input(content_image)

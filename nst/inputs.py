@@ -2,16 +2,15 @@
 
 C is resized to G's size, each style image to G's size times the style scale,
 and both go through the colour preservation mode (``nst.colors``); C keeps its
-colours beside, as the target of that mode. G starts as the seed's noise +
-content mix unless ``--init`` names another start.
+colours beside, as the target of that mode. G starts as the paper's noise +
+content mix unless the configuration names another start.
 """
 from typing import Any, NamedTuple
 
 from nst import colors, images
 from nst.errors import NSTError
 
-NOISE_RATIO = 0.6  # the seed's
-INIT_KEYWORDS = ("content", "noise", "style")
+START_KEYWORDS = ("content", "noise", "style")  # starts that need no picture of their own
 
 
 class Inputs(NamedTuple):
@@ -25,31 +24,55 @@ class Inputs(NamedTuple):
     style_names: list
 
 
+def target_size(config, content_shape):
+    """G's (height, width): the configured size, the longer side, or the course's 300x400."""
+    if config.max_side:
+        return images.fit_max_side(content_shape, config.max_side)
+    return config.size or images.DEFAULT_SIZE
+
+
 def style_size(size, scale):
-    """The style images' size: G's times --style-scale (same aspect)."""
+    """The style images' size: G's times the style scale (same aspect)."""
     scaled = (round(size[0] * scale), round(size[1] * scale))
     if min(scaled) < images.MIN_SIDE:
-        raise NSTError(f"--style-scale {scale:g}: style images would be {scaled[0]}x{scaled[1]}, "
-                       f"under {images.MIN_SIDE} px on a side")
+        raise NSTError(f"{{option}} {scale:g}: style images would be {scaled[0]}x{scaled[1]}, "
+                       f"under {images.MIN_SIDE} px on a side", "style_scale")
     return scaled
 
 
-def read_init(init):
-    """The --init image file as loaded, or None for the keywords and the default."""
-    if init is None or init in INIT_KEYWORDS:
-        return None
+def _start_picture(path):
     try:
-        return images.load_image(init)
+        return images.load_image(path)
     except NSTError as exc:
-        raise NSTError(f"--init: {exc} (or use {', '.join(INIT_KEYWORDS)})") from None
+        raise NSTError(f"{{option}}: {exc} (or start from {', '.join(START_KEYWORDS)})", "init") from None
+
+
+def read_pictures(config):
+    """The files a run reads, as loaded: (content, styles, start picture or None, content name)."""
+    content, content_name = (images.load_image(config.content), config.content) if config.content \
+        else images.default_content_image()
+    styles = [images.load_image(path) for path in config.style]
+    start = _start_picture(config.init_image) if config.init == "image" else None
+    return content, styles, start, content_name
+
+
+def read_inputs(config, pictures, size, scaled):
+    """The pictures of a run as :class:`Inputs`: resized, colour mode applied; the default style painted."""
+    content, styles, start, content_name = pictures
+    if styles:
+        style_names = list(config.style)
+    else:
+        painted, name = images.default_style_image(scaled)
+        styles, style_names = [painted], [name]
+    return network_inputs((content, styles, content_name, style_names), size, scaled, config.preserve_colors,
+                          config.init, start)
 
 
 def network_inputs(loaded, size, scaled, mode, init, init_picture=None):
     """Resize C, the styles and the start picture; apply the colour ``mode`` to what the network sees.
 
     ``loaded`` is (content, styles, content name, style names) as read from
-    disk; ``init`` the --init option and ``init_picture`` its file as read by
-    :func:`read_init`.
+    disk; ``init`` the start's kind and ``init_picture`` its picture, if any.
     """
     content, styles, content_name, style_names = loaded
     original = images.resize_image(content, size)
@@ -61,12 +84,12 @@ def network_inputs(loaded, size, scaled, mode, init, init_picture=None):
     return Inputs(colors.prepare_content(original, mode), prepared, original, start, content_name, style_names)
 
 
-def initial_image(init, C, start, mean_pixel, seed=None, noise_ratio=None):
-    """G's first value, normalised: the seed's noise + C mix unless ``init`` says otherwise."""
+def initial_image(init, C, start, mean_pixel, seed=None, noise_ratio=0.6):
+    """G's first value, normalised: the paper's noise + C mix ("mix") unless ``init`` says otherwise."""
     if init == "content":
         return C
     if init == "noise":
         return images.generate_noise_image(C, 1.0, seed)
     if start is not None:
         return images.reshape_and_normalize_image(start, mean_pixel)
-    return images.generate_noise_image(C, NOISE_RATIO if noise_ratio is None else noise_ratio, seed)
+    return images.generate_noise_image(C, noise_ratio, seed)

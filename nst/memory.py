@@ -62,5 +62,5 @@ def check_fits(weights, size, up_to, available=None):
     fit = f"{int(height * scale)}x{int(width * scale)}"
     raise NSTError(
         f"size {height}x{width} needs about {needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
-        f"is free: use --size {fit} or smaller (or --max-side {int(max(height, width) * scale)})"
-    )
+        f"is free: use {{option}} {fit} or smaller (a longer side of {int(max(height, width) * scale)} px)",
+        "size")

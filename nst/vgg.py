@@ -48,6 +48,11 @@ def canonical_layer(name):
     return name
 
 
+def canonical_layers(pairs):
+    """((name, weight), ...) with canonical names and float weights."""
+    return tuple((canonical_layer(name), float(weight)) for name, weight in pairs)
+
+
 def deepest(names):
     """The deepest of some layer names, i.e. where building the network can stop."""
     return max((canonical_layer(n) for n in names), key=LAYER_ORDER.index)
@@ -176,22 +181,28 @@ def _layers(prev, params, pooling, last, make_params=None):
     return model
 
 
-def _weight_variable(value, name, feed):
-    """A fixed weight, held once in a non-trainable variable filled from a placeholder.
+def _weight_variable(value, name):
+    """A fixed weight, held once in a non-trainable variable that initialises itself from ``value``.
 
     Not a tf.constant: each constant is copied into the GraphDef, the session
     and the optimised graph (about 5 copies of the 80 MB of filters, measured);
-    a variable holds one. It stays out of GLOBAL_VARIABLES, so the course's
-    ``tf.global_variables_initializer()`` needs no feed and leaves it alone.
+    a variable holds one. Its initial value is a ``numpy_function`` returning
+    the array, so the GraphDef holds no weights and the course's
+    ``tf.global_variables_initializer()`` initialises the model with no feed,
+    in any session. Not trainable: ``minimize(J)`` moves only the image.
     """
-    placeholder = tf.placeholder(tf.float32, value.shape, name=name + "_value")
-    feed[placeholder] = value
-    return tf.Variable(placeholder, trainable=False, collections=[WEIGHTS_COLLECTION], name=name)
+    def initial_value():
+        return value
+
+    initial = tf.numpy_function(initial_value, [], tf.float32, stateful=False, name=name + "_value")
+    initial.set_shape(value.shape)
+    return tf.Variable(initial, trainable=False, name=name,
+                       collections=[tf.GraphKeys.GLOBAL_VARIABLES, WEIGHTS_COLLECTION])
 
 
 def initialize_weights(sess, model):
     """Load the weights into ``sess`` (done by build_vgg for its session or the default one)."""
-    sess.run(model["weights_init"], model["weights_feed"])
+    sess.run(model["weights_init"])
 
 
 def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, constant_weights=False):
@@ -208,15 +219,13 @@ def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, cons
     if pooling not in ("avg", "max"):
         raise NSTError(f"unknown pooling '{pooling}': use avg or max")
     last = canonical_layer(up_to) if up_to else LAYER_ORDER[-1]
-    model = {"input": tf.Variable(tf.zeros([1, height, width, 3]), name="input"), "weights": {},
-             "weights_feed": {}}
+    model = {"input": tf.Variable(tf.zeros([1, height, width, 3]), name="input"), "weights": {}}
 
     def make_params(name):
         filters, biases = weights.convs[name]
         if constant_weights:
             return tf.constant(filters), tf.constant(biases)
-        feed = model["weights_feed"]
-        return _weight_variable(filters, "filters", feed), _weight_variable(biases, "biases", feed)
+        return _weight_variable(filters, "filters"), _weight_variable(biases, "biases")
 
     # One read of the variable feeds the whole network; fetching it with a train step gives G as
     # the step saw it (TF copies a variable before updating it while a read of it is alive).

@@ -2,12 +2,9 @@ import os
 
 import pytest
 
+from helpers import REAL_WEIGHTS, TINY
 from nst import cli
 from synthetic_vgg import write_vgg_mat
-
-TINY = ["--size", "32x48", "--quiet"]  # the smallest run the CLI takes: seconds on tiny weights
-
-REAL_WEIGHTS = os.environ.get("NST_VGG19")
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,15 @@
-"""``python -m nst.train`` that stops still once its first checkpoint is on disk.
+"""``nst train`` that stops still once its first checkpoint is on disk.
 
-For the resume test: the test kills this process with SIGKILL at that known
+For the resume tests: the test kills this process with SIGKILL at that known
 point. It prints one line when the checkpoint is written, then sleeps.
 """
 import sys
 import time
 
-import nst.train
+import nst.run
 from nst import cli
 
-write_checkpoint = nst.train.write_checkpoint
+write_checkpoint = nst.run.write_checkpoint
 
 
 def write_then_wait(*args, **kwargs):
@@ -18,5 +18,5 @@ def write_then_wait(*args, **kwargs):
     time.sleep(600)
 
 
-nst.train.write_checkpoint = write_then_wait
+nst.run.write_checkpoint = write_then_wait
 sys.exit(cli.main(sys.argv[1:]))

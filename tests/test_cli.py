@@ -1,34 +1,12 @@
 """``python -m nst.train`` end to end on tiny synthetic weights, and every bad input's message."""
-import csv
 import os
-import subprocess
-import sys
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from helpers import TINY, assert_one_line, photo, read_history, run_cli
 from nst import cli, images
-
-from conftest import TINY
-
-
-def read_history(folder):
-    with open(os.path.join(folder, "history.csv")) as f:
-        return list(csv.DictReader(f))
-
-
-def photo(path, shape=(40, 56), seed=0):
-    iio.imwrite(path, np.random.RandomState(seed).randint(0, 256, (*shape, 3)).astype(np.uint8))
-    return str(path)
-
-
-def run_cli(args, env_weights=None):
-    env = dict(os.environ, NST_TF_VERBOSE="")
-    if env_weights:
-        env["NST_VGG19"] = env_weights
-    return subprocess.run([sys.executable, "-m", "nst.train", *args], capture_output=True, text=True,
-                          env=env, timeout=600)
 
 
 def test_end_to_end_writes_images_and_history(tiny_vgg, tmp_path):
@@ -67,14 +45,6 @@ def test_seed_makes_runs_identical(tiny_vgg, tmp_path, monkeypatch):
         assert cli.main(["--output", str(tmp_path / name), "--iterations", "3", "--seed", seed, *TINY]) == 0
         costs.append([(r["J"], r["J_content"], r["J_style"]) for r in read_history(tmp_path / name)])
     assert costs[0] == costs[1] and costs[0] != costs[2]
-
-
-def assert_one_line(code, err, *fragments):
-    assert code == 2
-    assert err.count("\n") == 1 and err.startswith("nst.train: error: "), err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in err
 
 
 def test_bad_content_files(bad_input, tmp_path):
@@ -146,7 +116,7 @@ def test_output_directory_not_writable(tiny_vgg, tmp_path, monkeypatch, capsys):
 def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
     done = run_cli(["--content", str(tmp_path / "nope.png")])
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == f"nst.train: error: {tmp_path / 'nope.png'}: no such image file"
+    assert done.stderr.strip() == f"nst train: error: {tmp_path / 'nope.png'}: no such image file"
 
 
 # (J, J_content, J_style) of the run below as computed by commit e36d01b, before the options of issue 5:

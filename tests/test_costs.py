@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from helpers import np_content, np_gram, np_layer_style
 from nst.costs import compute_content_cost, compute_layer_style_cost, compute_style_cost, gram_matrix
 from nst.costs import total_cost
 from nst.tf1 import tf
@@ -46,23 +47,6 @@ def test_total_cost_published_value():
     J_content, J_style = np.random.randn(), np.random.randn()
     assert total_cost(J_content, J_style) == pytest.approx(35.34667875478276, rel=1e-12)
     assert total_cost(2.0, 3.0, alpha=5, beta=7) == 31.0
-
-
-# Independent float64 numpy versions of the equations.
-def np_content(a_C, a_G):
-    _, h, w, c = a_G.shape
-    return np.sum((a_C - a_G) ** 2) / (4 * h * w * c)
-
-
-def np_gram(a):
-    _, h, w, c = a.shape
-    A = a.reshape(h * w, c).T  # (nC, nH*nW)
-    return A @ A.T
-
-
-def np_layer_style(a_S, a_G):
-    _, h, w, c = a_G.shape
-    return np.sum((np_gram(a_S) - np_gram(a_G)) ** 2) / (4 * c**2 * (h * w) ** 2)
 
 
 SHAPES = [(1, 7, 5, 11), (1, 16, 12, 64), (1, 3, 9, 2)]

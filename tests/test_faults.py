@@ -5,21 +5,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
-import nst.train
+import nst.run
+from helpers import ROOT, TINY, assert_one_line, costs_of, interrupt_when, photo, read_history, seen
+from helpers import start_image, subprocess_env
 from nst import cli
 from nst.checkpoint import read_checkpoint
 from synthetic_vgg import MEAN
-from test_cli import TINY, assert_one_line, photo, read_history
-from test_options import seen, start_image
 
-ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ["--tv-weight", "5", "--content-layers", "conv4_2:0.5,conv5_2:0.5", "--preserve-colors", "histogram",
             "--style-scale", "2", "--style-layer-weight-exp", "1.5", "--learning-rate", "5"]
 
@@ -32,16 +30,8 @@ def env(tiny_vgg, tmp_path, monkeypatch):
     return ["--content", c, "--style", s, t, "--style-blend", "0.6", "0.4", "--seed", "0"]
 
 
-def costs_of(out):
-    return [(r["J"], r["J_content"], r["J_style"]) for r in read_history(out)]
-
-
 def train(out, *args):
     return cli.main(["--output", str(out), *TINY, *args])
-
-
-def subprocess_env():
-    return dict(os.environ, PYTHONPATH=str(ROOT), NST_TF_VERBOSE="")
 
 
 def test_seed_gives_identical_costs_with_every_option(env, tmp_path):
@@ -67,9 +57,12 @@ def test_resume_after_kill_9_equals_an_uninterrupted_run(env, tmp_path):
     finally:
         process.kill()
         process.stdout.close()
-    assert read_checkpoint(str(killed / "checkpoint.npz")).steps == 3
+    checkpoint = read_checkpoint(str(killed / "checkpoint.npz"))
+    # saved with G after 3 steps; the state already holds the 4th update, and the history up to it
+    assert checkpoint.steps == 4 and [r.iteration for r in checkpoint.history] == [0, 1, 2, 3]
     assert not (killed / "final.png").exists()
-    assert cli.main(["--resume", str(killed), "--quiet"]) == 0
+    # the very same command, with --resume appended: every option repeated with its stored value
+    assert cli.main(["--output", str(killed), *args, "--resume", str(killed)]) == 0
     assert costs_of(killed) == costs_of(tmp_path / "whole")
     for name in ("final.png", "best.png"):
         assert (killed / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
@@ -80,21 +73,13 @@ def test_ctrl_c_saves_and_the_run_resumes_to_the_same_costs(tiny_vgg, tmp_path, 
     args = ["--content", c, "--style", s, "--seed", "0", "--size", "128x192", "--save-every", "5", "--quiet"]
     out = tmp_path / "out"
     monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
-    process = subprocess.Popen([sys.executable, "-m", "nst.train", *args, "--output", str(out),
-                                "--iterations", "100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=subprocess_env(), cwd=ROOT)
-    try:
-        deadline = time.time() + 120
-        while not (out / "checkpoint.npz").exists() and process.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends
-        _, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 130, err
+    code, err = interrupt_when([*args, "--output", str(out), "--iterations", "100000"],
+                               lambda: (out / "checkpoint.npz").exists())  # what Ctrl-C in a terminal sends
+    assert code == 130, err
     steps = len(read_history(out)) - 1
     assert f"interrupted after {steps} steps" in err and f"--resume {out}" in err and "Traceback" not in err
-    assert (out / f"iteration_{steps:04d}.png").exists() and read_checkpoint(str(out / "checkpoint.npz")).steps == steps
+    assert (out / f"iteration_{steps:04d}.png").exists()
+    assert read_checkpoint(str(out / "checkpoint.npz")).steps == steps + 1  # the next update was applied
     assert cli.main(["--resume", str(out), "--iterations", str(steps + 3)]) == 0
     assert cli.main([*args, "--output", str(tmp_path / "whole"), "--iterations", str(steps + 3)]) == 0
     assert costs_of(out) == costs_of(tmp_path / "whole")
@@ -111,7 +96,10 @@ def test_resume_refuses_what_would_change_the_costs(env, tmp_path, capsys):
     out = tmp_path / "out"
     assert train(out, *env, "--iterations", "2") == 0
     capsys.readouterr()
-    cases = [(["--resume", str(out), "--alpha", "3"], ["--alpha cannot change when resuming", "--iterations"]),
+    cases = [(["--resume", str(out), "--alpha", "3"], ["--alpha cannot change when resuming",
+                                                       "the run has 10, the command gives 3", "--iterations"]),
+             (["--resume", str(out), *env[:2], "--style", env[3]], ["--style cannot change", env[3]]),
+             (["--resume", str(out), "--output", str(tmp_path / "elsewhere")], ["--output", "not the folder"]),
              (["--resume", str(out)], ["--iterations 2", "already has 2 steps"]),
              (["--resume", str(tmp_path / "none")], ["no checkpoint to resume from"])]
     for args, fragments in cases:
@@ -159,13 +147,13 @@ def test_full_disk_is_one_error_and_keeps_the_last_image(env, tmp_path, monkeypa
 
 def test_vanished_output_directory_is_one_error(env, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
-    write_checkpoint = nst.train.write_checkpoint
+    write_checkpoint = nst.run.write_checkpoint
 
     def write_then_vanish(*args, **kwargs):
         write_checkpoint(*args, **kwargs)
         shutil.rmtree(out)
 
-    monkeypatch.setattr(nst.train, "write_checkpoint", write_then_vanish)
+    monkeypatch.setattr(nst.run, "write_checkpoint", write_then_vanish)
     code = train(out, *env, "--iterations", "6", "--save-every", "2")
     assert_one_line(code, capsys.readouterr().err, f"{out}: output directory vanished during the run",
                     "after 4 steps")
@@ -175,20 +163,10 @@ def test_ctrl_c_stops_an_lbfgs_run_and_keeps_its_image(tiny_vgg, tmp_path, monke
     c, s = photo(tmp_path / "c.png"), photo(tmp_path / "s.png", seed=1)
     out = tmp_path / "out"
     monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
-    process = subprocess.Popen([sys.executable, "-m", "nst.train", "--content", c, "--style", s, "--seed", "0",
-                                "--size", "128x192", "--save-every", "3", "--quiet", "--optimizer", "lbfgs",
-                                "--output", str(out), "--iterations", "100000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(),
-                               cwd=ROOT)
-    try:
-        deadline = time.time() + 120
-        while not (out / "checkpoint.npz").exists() and process.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 130, err
+    code, err = interrupt_when(["--content", c, "--style", s, "--seed", "0", "--size", "128x192", "--save-every",
+                                "3", "--quiet", "--optimizer", "lbfgs", "--output", str(out), "--iterations",
+                                "100000"], lambda: (out / "checkpoint.npz").exists())
+    assert code == 130, err
     steps = len(read_history(out)) - 1
     assert f"interrupted after {steps} steps" in err and "--init" in err and "Traceback" not in err
     assert (out / f"iteration_{steps:04d}.png").exists()

@@ -17,9 +17,8 @@ def test_every_picture_is_a_valid_nst_train_command():
         assert row.name.isidentifier() and len(row.pictures) >= 2
         for picture in row.pictures:
             argv = gallery.common_options(args) + list(row.options) + list(picture.options)
-            parsed = cli.build_parser().parse_args(argv)
-            cli.check_numbers(parsed)
-            cli.cost_settings(parsed).layers()
+            config, checkpoint = cli.parse(argv)  # parsed and validated as nst train would
+            assert checkpoint is None and config.iterations == args.iterations and config.seed == args.seed
             assert "".join(gallery.caption(row, picture).split()).startswith("".join(picture.options))
 
 
@@ -55,7 +54,7 @@ def test_bad_input_is_one_line_and_exit_2(tiny_vgg, tmp_path, capsys, args, frag
             *args]  # each fails before any run
     assert gallery.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("nst.gallery: error: ") and err.count("\n") == 1 and fragment in err
+    assert err.startswith("nst gallery: error: ") and err.count("\n") == 1 and fragment in err
     assert not os.path.exists(tmp_path / "out" / "gallery_pooling.png")
 
 

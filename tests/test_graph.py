@@ -2,16 +2,10 @@
 import numpy as np
 import pytest
 
-from numpy_vgg import forward
+from helpers import images3, np_J
 from nst.graph import CostSettings, build_graph, new_session
 from nst.tf1 import tf
 from nst.vgg import read_vgg_weights
-from test_costs import np_content, np_layer_style
-
-
-def images3(seed=0, shape=(1, 32, 48, 3)):
-    rng = np.random.RandomState(seed)
-    return [rng.uniform(-100, 100, shape).astype(np.float32) for _ in range(3)]
 
 
 @pytest.fixture
@@ -24,11 +18,8 @@ def problem(tiny_vgg):
 
 
 def numpy_J(convs, C, S, G, settings):
-    content_layer, style_layers = settings.layers()
-    aC, aS, aG = (forward(x[0], convs, "conv5_1", settings.pooling) for x in (C, S, G))
-    Jc = np_content(aC[content_layer][None], aG[content_layer][None])
-    Js = sum(w * np_layer_style(aS[n][None], aG[n][None]) for n, w in style_layers)
-    return settings.alpha * Jc + settings.beta * Js, Jc, Js
+    return np_J(convs, C, S, G, settings.content_layers, settings.style_layers, settings.alpha, settings.beta,
+                settings.pooling)
 
 
 def test_costs_equal_float64_numpy(problem):
@@ -43,7 +34,9 @@ def test_costs_equal_float64_numpy(problem):
 
 def test_other_layers_weights_and_pooling_equal_numpy(problem):
     sess, weights, convs, C, S, G = problem
-    settings = CostSettings("relu2_2", [("conv1_1", 0.5), ("conv3_1", 2.0)], alpha=3.0, beta=0.5, pooling="max")
+    settings = CostSettings([("relu2_2", 1.0)], [("conv1_1", 0.5), ("conv3_1", 2.0)], alpha=3.0, beta=0.5,
+                            pooling="max")
+    assert settings.content_layers == (("conv2_2", 1.0),)  # relu names made canonical, once
     graph = build_graph(sess, weights, C, S, settings)
     graph.initialize(G)
     np.testing.assert_allclose(graph.costs(), numpy_J(convs, C, S, G, settings), rtol=2e-4)
@@ -58,8 +51,8 @@ def test_targets_are_fixed_and_nodes_are_named(problem):
     assert graph.costs()[1] == 0.0  # G = C: J_content vanishes, so a_C came from C
     graph.assign_input(S)
     assert graph.costs()[2] == pytest.approx(0.0, abs=1e-3 * numpy_J(convs, C, S, G, CostSettings())[2])
-    for name in ("J", "J_content", "J_style"):
-        assert sess.graph.get_tensor_by_name(name + ":0") is not None
+    named = sess.run([sess.graph.get_tensor_by_name(name + ":0") for name in ("J", "J_content", "J_style")])
+    assert named == list(graph.costs())  # the graph's nodes carry the paper's names
     assert isinstance(graph.optimizer, tf.train.AdamOptimizer)
     assert tf.get_default_session() is sess  # the InteractiveSession of seed step 1
 

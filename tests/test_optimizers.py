@@ -5,9 +5,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY
+from helpers import TINY, assert_one_line, read_history
 from nst import cli
-from test_cli import assert_one_line, read_history
 
 
 @pytest.fixture

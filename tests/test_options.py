@@ -11,15 +11,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from helpers import COURSE_STYLE, TINY, assert_one_line, np_blended_style_cost, np_content, np_tv, photo
+from helpers import read_history, seen, start_image
 from nst import cli, colors, images
 from numpy_vgg import forward
 from synthetic_vgg import MEAN
-from test_cli import TINY, assert_one_line, photo, read_history
-from test_costs import np_content
-from test_styles import np_blended_style_cost, np_tv
-
-SIZE = (32, 48)
-COURSE_STYLE = [(f"conv{b}_1", 0.2) for b in range(1, 6)]
 
 # History of `nst.train --content c.png --style s.png --iterations 6 --save-every 2 --seed 0
 # --learning-rate 5 --size 32x48` (photo() pictures, tiny "new" weights), computed by commit
@@ -50,15 +46,6 @@ def costs(out, row=0):
     return float(r["J"]), float(r["J_content"]), float(r["J_style"])
 
 
-def seen(path, size=SIZE):
-    """A picture as the network saw it: cropped, resized, minus the mean pixel (float64)."""
-    return images.resize_image(images.load_image(str(path)), size).astype(np.float64) - MEAN
-
-
-def start_image(C, ratio=0.6, seed=0):
-    return np.random.RandomState(seed).uniform(-20, 20, C.shape) * ratio + C * (1 - ratio)
-
-
 def np_J_content(convs, C, G, layers):
     aC, aG = forward(C, convs, "conv5_2"), forward(G, convs, "conv5_2")
     return sum(w * np_content(aC[n][None], aG[n][None]) for n, w in layers)
@@ -84,7 +71,7 @@ def test_several_styles_blended_at_a_scale(env, tmp_path):
 
 def test_preserve_colors_luminance_keeps_C_chroma(env, tmp_path, capsys):
     _, c, s, _ = env
-    content = images.resize_image(images.load_image(c), SIZE)
+    content = images.resize_image(images.load_image(c), (32, 48))
     distances = {}
     for mode in (None, "luminance"):
         args = ["--preserve-colors", mode] if mode else []
@@ -101,7 +88,7 @@ def test_preserve_colors_luminance_keeps_C_chroma(env, tmp_path, capsys):
 def test_preserve_colors_histogram_gives_S_the_colours_of_C(env, tmp_path):
     _, c, s, _ = env
     out = train(tmp_path, "o", "--content", c, "--style", s, "--preserve-colors", "histogram")
-    content = images.resize_image(images.load_image(c), SIZE).reshape(-1, 3).astype(np.float64)
+    content = images.resize_image(images.load_image(c), (32, 48)).reshape(-1, 3).astype(np.float64)
     style = iio.imread(out / "style.png").reshape(-1, 3).astype(np.float64)
     np.testing.assert_allclose(style.mean(axis=0), content.mean(axis=0), atol=2.0)
     np.testing.assert_allclose(np.cov(style.T), np.cov(content.T), rtol=0.1, atol=30)
@@ -158,7 +145,7 @@ def test_init(env, tmp_path, init):
 
 @pytest.mark.parametrize("args,fragments", [
     (["--init", "nosie"], ["--init", "nosie", "no such image file", "content, noise"]),
-    (["--init", "noise", "--noise-ratio", "0.3"], ["--noise-ratio", "default init"])])
+    (["--init", "noise", "--noise-ratio", "0.3"], ["--noise-ratio", "default start"])])
 def test_init_errors(bad_input, args, fragments):
     assert_one_line(*bad_input(*args), *fragments)
 

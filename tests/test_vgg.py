@@ -131,17 +131,56 @@ def test_real_weights_match_numpy_forward_pass(real_vgg):
 
 
 def test_weights_are_held_once_outside_the_graph_definition(tiny_vgg):
-    """Filters live in non-trainable variables filled from a feed, not in GraphDef constants."""
+    """Filters live in non-trainable variables that fill themselves from the array: no GraphDef constants."""
     path, convs = tiny_vgg["new"]
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph) as sess:
         model = load_vgg_model(path, 32, 32, up_to="conv2_1")  # loads into the default session
-        assert tf.global_variables() == [model["input"]] and tf.trainable_variables() == [model["input"]]
-        sess.run(tf.global_variables_initializer())  # the course's call: needs no feed, keeps the weights
+        assert tf.trainable_variables() == [model["input"]]  # minimize(J) moves the image alone
+        assert {v.op.name for v in tf.global_variables()} == {"input"} | {
+            f"{name}/{kind}" for name in ("conv1_1", "conv1_2", "conv2_1") for kind in ("filters", "biases")}
+        sess.run(tf.global_variables_initializer())  # the course's call: needs no feed
         np.testing.assert_array_equal(sess.run(model["weights"]["conv1_1"][0]), convs["conv1_1"][0])
         graph_bytes = graph.as_graph_def().ByteSize()
     weight_bytes = sum(f.nbytes + b.nbytes for f, b in convs.values())
     assert graph_bytes < weight_bytes / 4
+
+
+@pytest.mark.parametrize("fmt", ["new", "old"])
+def test_the_course_idiom_plain_session_and_global_initializer(tiny_vgg, fmt):
+    """load_vgg_model, then a new tf.Session and tf.global_variables_initializer(), as the course does."""
+    path, convs = tiny_vgg[fmt]
+    image = np.random.RandomState(1).uniform(-100, 100, (1, 64, 32, 3)).astype(np.float32)
+    graph = tf.Graph()
+    with graph.as_default():
+        model = load_vgg_model(path, 64, 32)  # no session exists yet: nothing can be loaded now
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(model["input"].assign(image))
+            got = sess.run({name: model[name] for name in ("conv1_1", "conv3_2", "conv5_1")})
+    want = forward(image[0], convs, "conv5_1")
+    for name, value in got.items():
+        np.testing.assert_allclose(value[0], want[name], rtol=1e-4, atol=1e-4 * np.abs(want[name]).max())
+
+
+def test_the_course_idiom_interactive_session_first(tiny_vgg):
+    """InteractiveSession, then load_vgg_model: activations can be read before any initializer runs."""
+    path, convs = tiny_vgg["new"]
+    image = np.random.RandomState(2).uniform(-100, 100, (1, 32, 32, 3)).astype(np.float32)
+    graph = tf.Graph()
+    with graph.as_default():
+        sess = tf.InteractiveSession()
+        try:
+            model = load_vgg_model(path, 32, 32, up_to="conv2_1")
+            sess.run(model["input"].assign(image))
+            a_C = sess.run(model["conv2_1"])  # the course reads a_C here, before global_variables_initializer
+            sess.run(tf.global_variables_initializer())
+            sess.run(model["input"].assign(image))
+            np.testing.assert_array_equal(sess.run(model["conv2_1"]), a_C)
+        finally:
+            sess.close()
+    np.testing.assert_allclose(a_C[0], forward(image[0], convs, "conv2_1")["conv2_1"], rtol=1e-4,
+                               atol=1e-4 * np.abs(a_C).max())
 
 
 def test_weights_load_later_without_a_session(tiny_vgg):

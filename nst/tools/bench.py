@@ -24,6 +24,8 @@ from nst.errors import NSTError, OneLineParser, report
 SIZES = {256: (192, 256), 512: (384, 512), 1024: (768, 1024), 2048: (1536, 2048)}
 VARIANTS = ("baseline", "nst")
 
+PROG = "nst bench"
+
 
 def conv_flops(weights, height, width, up_to):
     """Forward FLOPs (2 per multiply-add) of the 3x3 convolutions through ``up_to``."""
@@ -53,10 +55,11 @@ def blas_kernel():
 
         return ",".join(f"{i.get('internal_api')}/{i.get('architecture')}" for i in threadpool_info())
     except ImportError:
-        return "unknown kernel"
+        return "kernel unknown (pip install threadpoolctl)"
 
 
-SGEMM_SCRIPT = "from nst.tools.bench import sgemm_gflops, blas_kernel; print(sgemm_gflops(), blas_kernel())"
+SGEMM_SCRIPT = ("import json; from nst.tools.bench import sgemm_gflops, blas_kernel; "
+                "print(json.dumps([sgemm_gflops(), blas_kernel()]))")
 
 
 def machine_sgemm():
@@ -66,7 +69,7 @@ def machine_sgemm():
     for drop in ((), ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
         env = {k: v for k, v in os.environ.items() if k not in drop}
         done = subprocess.run([sys.executable, "-c", SGEMM_SCRIPT], capture_output=True, text=True, env=env)
-        rate, kernel = done.stdout.split()
+        rate, kernel = json.loads(done.stdout.strip().splitlines()[-1])
         rates.append((float(rate), kernel, "as configured" if not drop else "OPENBLAS_CORETYPE unset"))
     for rate, kernel, how in rates:
         print(f"numpy sgemm ({how}, {kernel}): {rate:.1f} GFLOP/s (2048x2048 float32, best of 5)")
@@ -80,7 +83,7 @@ def _timed(fn):
 
 
 def _problem(size, weights):
-    """Content (Grace Hopper), style (the swirl) and the seed's G at ``size``, normalised."""
+    """Content (Grace Hopper), style (the swirl) and the paper's start G at ``size``, normalised."""
     from nst import images
 
     content = images.resize_image(images.default_content_image()[0], size)
@@ -163,23 +166,13 @@ def speed_table(sides, steps, warmup, vgg):
     return rows
 
 
-def _adam(graph, G, iterations, trace, start):
-    graph.initialize(G)
-    for _ in range(iterations):
-        _, J = graph.sess.run([graph.train_step, graph.J])  # J before this step's update
-        trace.append((time.perf_counter() - start, float(J)))
-    trace.append((time.perf_counter() - start, graph.costs()[0]))  # J after the last step
-    return graph.image()
-
-
-def _lbfgs(graph, G, iterations, trace, start, target=None):
-    from nst.lbfgs import minimize_lbfgs
-
-    def record(step, costs, seconds, image):
-        trace.append((time.perf_counter() - start, costs[0]))
-        return target is not None and costs[0] <= target
-
-    return minimize_lbfgs(graph, G, iterations, on_iteration=record)
+def _optimise(optimizer, graph, G, iterations, trace, start, target=None):
+    """Run ``optimizer`` (nst.optimize.Adam or LBFGS), recording (wall seconds, J); stop at ``target``."""
+    for step in optimizer(graph).steps(G, iterations):
+        trace.append((time.perf_counter() - start, step.J))
+        if target is not None and step.J <= target:
+            break
+    return step.image
 
 
 def _ttq_run(name, weights, content, style, iterations, target=None):
@@ -187,22 +180,20 @@ def _ttq_run(name, weights, content, style, iterations, target=None):
     from nst import images
     from nst.coarse import coarse_start
     from nst.graph import CostSettings, build_graph, new_session
+    from nst.optimize import LBFGS, Adam
 
     mean = weights.mean_pixel
     C, S = (images.reshape_and_normalize_image(x, mean) for x in (content, style))
     G = images.generate_noise_image(C, 0.6, seed=0)
     trace, start = [], time.perf_counter()
-    optimizer = _adam if name.startswith("adam") else _lbfgs
+    optimizer = Adam if name.startswith("adam") else LBFGS
     if name.endswith("coarse"):
         coarse = []  # the half-size stage's J is not comparable with the full size's: not plotted
         G = coarse_start(weights, content, style, G, CostSettings(), iterations // 4,
-                         lambda graph, g, n: optimizer(graph, g, n, coarse, start))
+                         lambda graph, g, n: _optimise(optimizer, graph, g, n, coarse, start))
     sess = new_session()
     graph = build_graph(sess, weights, C, S)
-    if optimizer is _lbfgs:
-        _lbfgs(graph, G, iterations, trace, start, target)
-    else:
-        _adam(graph, G, iterations, trace, start)
+    _optimise(optimizer, graph, G, iterations, trace, start, None if optimizer is Adam else target)
     sess.close()
     return trace
 
@@ -256,8 +247,8 @@ def _plot_traces(traces, target, path):
     print(f"wrote {path}")
 
 
-def main(argv=None):
-    parser = OneLineParser(prog="nst.bench", description=__doc__.splitlines()[0])
+def main(argv=None, prog=PROG):
+    parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--sides", type=int, nargs="+", default=[256, 512], choices=sorted(SIZES),
                         help="longer sides to measure (default: 256 512)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per variant (median taken)")
@@ -281,7 +272,7 @@ def main(argv=None):
         else:
             speed_table(args.sides, args.steps, args.warmup, vgg)
     except NSTError as exc:
-        return report("nst.bench", exc)
+        return report(prog, exc)
     return 0
 
 

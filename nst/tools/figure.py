@@ -14,6 +14,8 @@ from nst.images import load_image, write_atomic
 
 PANELS = (("content.png", "content C"), ("style.png", "style S"), ("final.png", "generated G"))
 
+PROG = "nst figure"
+
 
 def png_bytes(fig):
     """PNG bytes of a figure, trimmed to its content.
@@ -48,8 +50,8 @@ def run_figure(run_dir, out, caption=None):
     write_atomic(out, figure_bytes(pictures, [title for _, title in PANELS], caption))
 
 
-def main(argv=None):
-    parser = OneLineParser(prog="nst.figure", description=__doc__.splitlines()[0])
+def main(argv=None, prog=PROG):
+    parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="an output directory of nst.train")
     parser.add_argument("out", nargs="?", default=os.path.join("images", "c_plus_s_equals_g.png"))
     parser.add_argument("--caption", default=None)
@@ -57,7 +59,7 @@ def main(argv=None):
         args = parser.parse_args(argv)
         run_figure(args.run_dir, args.out, args.caption)
     except NSTError as exc:
-        return report("nst.figure", exc)
+        return report(prog, exc)
     print(f"wrote {args.out}")
     return 0
 

@@ -1,16 +1,15 @@
-"""The seed's "examples of different combinations": ``python -m nst.gallery``.
+"""The assignment's "examples of different combinations": ``nst gallery``.
 
-Each row of the gallery changes one setting of ``python -m nst.train`` around
-the course's defaults and shows what that does to G. The gallery is data
-(:data:`ROWS`): a picture is a list of ``nst.train`` options and a note, made
-by the command line's own code path (:func:`nst.cli.run`) into a work folder,
+Each row of the gallery changes one setting of ``nst train`` around the
+course's defaults and shows what that does to G. The gallery is data
+(:data:`ROWS`): a picture is a list of ``nst train`` options and a note, made
+by the command line's own parse (:func:`nst.cli.parse`) and run into a work folder,
 and each row becomes one PNG, ``gallery_<row>.png``, captioned with the
 options. To show a new option, append a :class:`Row`. A run whose options
 recur in other rows (the defaults, mostly) is made once.
 """
 import contextlib
 import hashlib
-import io
 import os
 import re
 import sys
@@ -23,18 +22,18 @@ from matplotlib.figure import Figure
 
 from nst import cli
 from nst.errors import NSTError, OneLineParser, report
-from nst.tools.figure import png_bytes
 from nst.images import default_style_image, load_image, reshape_and_normalize_image, save_image, write_atomic
-from nst.train import FINAL_IMAGE, HISTORY_FILE
+from nst.run import FINAL_IMAGE, HISTORY_FILE, prepare_output_dir, run_style_transfer
+from nst.tools.figure import png_bytes
 
-PROG = "nst.gallery"
+PROG = "nst gallery"
 ITERATIONS = 150
 MAX_SIDE = 192
 SEED = 0
 
 
 class Picture(NamedTuple):
-    options: tuple  # nst.train options of this picture; () is the row's base run
+    options: tuple  # nst train options of this picture; () is the row's base run
     note: str  # what to look for, shown under the options
 
 
@@ -42,7 +41,7 @@ class Row(NamedTuple):
     name: str  # --only NAME, and the file gallery_NAME.png
     title: str
     pictures: tuple
-    options: tuple = ()  # nst.train options shared by the row's pictures, shown in its subtitle
+    options: tuple = ()  # nst train options shared by the row's pictures, shown in its subtitle
 
 
 # With the course's weights (alpha/beta = 1/4) beta * J_style outweighs alpha * J_content
@@ -79,7 +78,7 @@ ROWS = (
         Picture(("--style-layers", "conv5_1"), "conv5_1 only: coarse shapes, few of S's colours"),
         Picture((), "all five at 0.2 (default)"),
     )),
-    # Beyond the seed: the options users of the best-known implementations rely on.
+    # Beyond the paper: the options users of the best-known implementations rely on.
     Row("style_scale", "Style scale: S resized relative to G before its Gram targets", (
         Picture(("--style-scale", "0.5"), "0.5: finer strokes"),
         Picture((), "1 (default)"),
@@ -110,8 +109,8 @@ ROWS = (
 ROW_NAMES = tuple(row.name for row in ROWS)
 
 
-def build_parser():
-    p = OneLineParser(prog=PROG, description="Regenerate the gallery of nst.train settings, one PNG per row.")
+def build_parser(prog=PROG):
+    p = OneLineParser(prog=prog, description="Remake the gallery of nst train settings, one PNG per row.")
     p.add_argument("--out", default="images", help="folder for gallery_<row>.png (default: images)")
     p.add_argument("--only", action="append", choices=ROW_NAMES, metavar="ROW",
                    help=f"make only this row (repeatable): {', '.join(ROW_NAMES)}")
@@ -127,7 +126,7 @@ def build_parser():
 
 
 def common_options(args):
-    """The nst.train options every picture shares; a picture's own options come after and win."""
+    """The nst train options every picture shares; a picture's own options come after and win."""
     size = ["--size", args.size] if args.size else ["--max-side", str(args.max_side)]
     vgg = ["--vgg", args.vgg] if args.vgg else []
     return [*size, "--iterations", str(args.iterations), "--save-every", str(args.iterations),
@@ -188,13 +187,13 @@ def style_file_options(argv, work):
 
 
 def make_picture(argv, work):
-    """Run nst.train with ``argv`` into a folder named after it, once; return (final image, final J)."""
+    """Run nst train with ``argv`` into a folder named after it, once; return (final image, final J)."""
     folder = os.path.join(work, hashlib.sha1("\0".join(argv).encode()).hexdigest()[:12])
     argv = style_file_options(argv, work)
     final = os.path.join(folder, FINAL_IMAGE)
     if not os.path.exists(final):
-        with contextlib.redirect_stdout(io.StringIO()):  # the gallery prints its own line
-            cli.run(cli.build_parser().parse_args([*argv, "--output", folder]))
+        config, _ = cli.parse([*argv, "--output", folder])
+        run_style_transfer(config)
     with open(os.path.join(folder, HISTORY_FILE)) as f:
         J = f.read().strip().splitlines()[-1].split(",")[1]
     return load_image(final), J
@@ -230,7 +229,7 @@ def make_row(row, args, work):
 
 
 def run(args):
-    cli.prepare_output_dir(args.out)
+    prepare_output_dir(args.out)
     rows = [row for row in ROWS if not args.only or row.name in args.only]
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -240,11 +239,11 @@ def run(args):
     return paths
 
 
-def main(argv=None):
+def main(argv=None, prog=PROG):
     try:
-        run(build_parser().parse_args(argv))
+        run(build_parser(prog).parse_args(argv))
     except NSTError as exc:
-        return report(PROG, exc)
+        return report(prog, exc, cli.flag)
     return 0
 
 

@@ -1,12 +1,18 @@
-"""L-BFGS through the graph, and the coarse-to-fine start, on tiny synthetic weights."""
+"""The optimizers as step generators (Adam, L-BFGS) and the coarse-to-fine start, on tiny synthetic weights."""
 import numpy as np
 import pytest
 
 from nst import images
 from nst.coarse import coarse_start, half_size, resize_normalized
 from nst.graph import CostSettings, build_graph, new_session
-from nst.lbfgs import Objective, minimize_lbfgs
+from nst.optimize import LBFGS, Adam, Objective
 from nst.vgg import read_vgg_weights
+
+
+def lbfgs_image(graph, G, iterations):
+    for step in LBFGS(graph).steps(G, iterations):
+        pass
+    return step.image
 
 
 @pytest.fixture
@@ -20,16 +26,51 @@ def problem(tiny_vgg):
     sess.close()
 
 
-def test_lbfgs_lowers_J_within_pixel_bounds_and_stops_on_request(problem):
+def test_adam_yields_each_G_with_its_costs(problem):
+    _, _, _, C, _, graph = problem
+    G = images.generate_noise_image(C, 0.6, seed=1)
+    steps = list(Adam(graph).steps(G, 5))
+    assert [s.iteration for s in steps] == list(range(6))  # G after 0..5 updates
+    np.testing.assert_array_equal(steps[0].image, G)
+    assert steps[-1].J < steps[0].J and all(b.seconds >= a.seconds for a, b in zip(steps, steps[1:]))
+    for step in (steps[2], steps[5]):  # each step's costs are its image's: recomputed from the image alone
+        graph.assign_input(step.image)
+        assert graph.costs() == pytest.approx((step.J, step.J_content, step.J_style), rel=1e-6)
+    assert steps[0].J_tv is None
+
+
+def test_adam_resumes_from_its_state_exactly(problem):
+    _, _, _, C, _, graph = problem
+    G = images.generate_noise_image(C, 0.6, seed=2)
+    adam = Adam(graph)
+    whole = [s.J for s in adam.steps(G, 6)]
+    steps = adam.steps(G, 6)
+    for step in steps:
+        if step.iteration == 2:
+            break
+    applied, state = adam.state(step)
+    assert applied == 3 and set(state) == {v.op.name for v in adam.state_variables()}
+    steps.close()
+    adam.restore(state)
+    rest = [s.J for s in adam.steps(G, 6, first=applied)]
+    assert whole[3:] == rest  # bit for bit: the state holds everything the next update reads
+
+
+def test_lbfgs_lowers_J_within_pixel_bounds_and_stops_when_left(problem):
     weights, _, _, C, _, graph = problem
     G = images.generate_noise_image(C, 0.6, seed=1)
-    graph.initialize(G)
-    start = graph.costs()[0]
+    steps = LBFGS(graph).steps(G, 50)
     log = []
-    image = minimize_lbfgs(graph, G, 50, on_iteration=lambda step, costs, t, image: log.append(costs) or step == 6)
-    assert len(log) == 6  # stopped when asked
-    assert log[-1][0] < 0.5 * start and graph.costs()[0] == pytest.approx(log[-1][0], rel=1e-5)
-    pixels = image + weights.mean_pixel
+    for step in steps:
+        log.append(step)
+        if step.iteration == 6:
+            break
+    steps.close()  # the consumer left: scipy's thread ends
+    assert [s.iteration for s in log] == list(range(7))
+    assert log[-1].J < 0.5 * log[0].J and all(b.J <= a.J for a, b in zip(log, log[1:]))
+    graph.assign_input(log[-1].image)
+    assert graph.costs()[0] == pytest.approx(log[-1].J, rel=1e-5)
+    pixels = log[-1].image + weights.mean_pixel
     assert pixels.min() >= -1e-3 and pixels.max() <= 255 + 1e-3
 
 
@@ -57,7 +98,7 @@ def test_coarse_start_returns_a_better_full_size_start(problem):
     def run(small_graph, image, n):
         small_graph.initialize(image)
         seen["before"] = small_graph.costs()[0]
-        seen["result"] = minimize_lbfgs(small_graph, image, n)
+        seen["result"] = lbfgs_image(small_graph, image, n)
         seen["after"] = small_graph.costs()[0]
         return seen["result"]
 
@@ -71,6 +112,6 @@ def test_coarse_start_returns_a_better_full_size_start(problem):
         full.initialize(G)
         J_noise = full.costs()[0]
         full.assign_input(start)
-        assert full.costs()[0] < 0.9 * J_noise  # a better start than the seed's noise + C
+        assert full.costs()[0] < 0.9 * J_noise  # a better start than the paper's noise + C
     finally:
         sess.close()

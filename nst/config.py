@@ -1,0 +1,231 @@
+"""One run, one configuration: every setting of a style transfer, typed, normalised and checked once.
+
+A :class:`RunConfig` is made from the command line (``nst.cli``) or from
+Python (``RunConfig(content="photo.jpg", iterations=100)``). Making one
+normalises it (paths absolute, layer names canonical, sequences as tuples);
+:meth:`RunConfig.validate` checks every value before anything is read or
+written. The graph, the loop and the files all take the same object, and the
+checkpoint stores it as JSON, so ``--resume`` continues with exactly the
+settings of the run it continues.
+"""
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from nst import colors
+from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS
+from nst.errors import NSTError
+from nst.graph import LEARNING_RATE, CostSettings
+from nst.images import MIN_SIDE
+from nst.vgg import canonical_layers
+
+INITS = ("mix", "content", "noise", "style", "image")  # G's start; "mix" is the paper's noise + C
+POOLINGS = ("avg", "max")
+OPTIMIZERS = ("adam", "lbfgs")
+SEED_RANGE = (0, 2**32 - 1)  # what numpy's RandomState takes
+# Settings a resumed run may change: none of them changes a cost.
+RESUMABLE = ("iterations", "save_every", "quiet", "vgg", "logdir")
+PATHS = ("content", "init_image", "output", "logdir", "vgg")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every setting of one run; the defaults are the course's (the faithful reproduction)."""
+
+    content: Optional[str] = None  # content image C; None: matplotlib's Grace Hopper photo
+    style: Tuple[str, ...] = ()  # style image(s) S; (): a procedurally painted swirl
+    style_blend: Optional[Tuple[float, ...]] = None  # weights of several styles; None: equal
+    style_scale: float = 1.0  # style images' size relative to G's
+    preserve_colors: Optional[str] = None  # None, "luminance" or "histogram"
+    output: Optional[str] = "output"  # folder for the run's files; None: write nothing
+    iterations: int = 200
+    learning_rate: float = LEARNING_RATE
+    alpha: float = ALPHA
+    beta: float = BETA
+    tv_weight: float = 0.0
+    init: str = "mix"  # one of INITS
+    init_image: Optional[str] = None  # the picture G starts from when init is "image"
+    noise_ratio: float = 0.6  # r of the "mix" start: G = noise * r + C * (1 - r)
+    content_layers: Tuple[Tuple[str, float], ...] = ((CONTENT_LAYER, 1.0),)
+    style_layers: Tuple[Tuple[str, float], ...] = tuple(STYLE_LAYERS)
+    style_layer_weight_exp: Optional[float] = None  # lambda_i proportional to exp**i, summing to 1
+    size: Optional[Tuple[int, int]] = None  # (height, width) of G, cropped to; None: 300x400 or max_side
+    max_side: Optional[int] = None  # longer side of G, the content's aspect kept
+    pooling: str = "avg"
+    optimizer: str = "adam"
+    coarse_to_fine: int = 0  # iterations at half size first
+    seed: Optional[int] = None  # seed of the noise
+    save_every: int = 20
+    logdir: Optional[str] = None  # TensorBoard logs
+    vgg: Optional[str] = None  # the VGG-19 .mat; None: $NST_VGG19, else pretrained-model/
+    quiet: bool = False
+
+    def __post_init__(self):
+        for name in PATHS:
+            value = getattr(self, name)
+            if value:
+                object.__setattr__(self, name, os.path.abspath(value))
+        object.__setattr__(self, "style", tuple(os.path.abspath(p) for p in self.style))
+        for name in ("style_blend", "size"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name in ("content_layers", "style_layers"):
+            try:
+                object.__setattr__(self, name, canonical_layers(getattr(self, name)))
+            except NSTError as exc:
+                raise NSTError(f"{{option}}: {exc}", name) from None
+
+    def replace(self, **changes):
+        """A copy with some settings changed (and normalised)."""
+        return dataclasses.replace(self, **changes)
+
+    def costs(self):
+        """The objective's settings, layer names made canonical (raises for an unknown layer)."""
+        return CostSettings(self.content_layers, self.effective_style_layers(), self.alpha, self.beta,
+                            self.learning_rate, self.pooling, self.tv_weight)
+
+    def effective_style_layers(self):
+        """The style layers with their lambda: as given, or proportional to exp**i if that is set."""
+        if self.style_layer_weight_exp is None:
+            return self.style_layers
+        raw = [self.style_layer_weight_exp**i for i in range(len(self.style_layers))]
+        return tuple((name, w / sum(raw)) for (name, _), w in zip(self.style_layers, raw))
+
+    def validate(self):
+        """Check every setting; raise an NSTError naming the first bad one. Returns self."""
+        for check in (_check_counts, _check_weights, _check_choices, _check_layers, _check_sizes, _check_start):
+            check(self)
+        return self
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        """The configuration ``to_dict`` gave; a key or value of the wrong kind raises ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"settings are a {type(data).__name__}, not a mapping")
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown setting {unknown[0]}")
+        return cls(**{name: _typed(name, value) for name, value in data.items()})
+
+
+DEFAULTS = RunConfig()
+
+
+def _typed(name, value):
+    """``value`` as the type of setting ``name`` declares, or ValueError."""
+    kind = {f.name: f.type for f in dataclasses.fields(RunConfig)}[name]
+    optional = type(None) in getattr(kind, "__args__", ())
+    if value is None:
+        if not optional:
+            raise ValueError(f"{name} is missing")
+        return None
+    base = [a for a in kind.__args__ if a is not type(None)][0] if optional else kind
+    if getattr(base, "__origin__", base) is not tuple:
+        return _scalar(name, value, base)
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} holds {value!r}, not a list")
+    if name.endswith("_layers"):
+        return tuple((_scalar(name, n, str), _scalar(name, w, float)) for n, w in map(_pair(name), value))
+    item = base.__args__[0]
+    return tuple(_scalar(name, v, item) for v in value)
+
+
+def _pair(name):
+    def pair(value):
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise ValueError(f"{name} holds {value!r}, not a (layer, weight) pair")
+        return value
+    return pair
+
+
+def _scalar(name, value, kind):
+    """JSON's value as ``kind``: ints stay ints, numbers become floats, nothing else converts."""
+    ok = {bool: isinstance(value, bool), str: isinstance(value, str),
+          int: isinstance(value, int) and not isinstance(value, bool),
+          float: isinstance(value, (int, float)) and not isinstance(value, bool)}[kind]
+    if not ok:
+        raise ValueError(f"{name} holds {value!r}, not {'an' if kind is int else 'a'} {kind.__name__}")
+    return kind(value)
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _check_counts(c):
+    for name in ("iterations", "save_every"):
+        if not getattr(c, name) >= 1:
+            raise NSTError(f"{{option}} must be positive, got {getattr(c, name)}", name)
+    if not c.coarse_to_fine >= 0:
+        raise NSTError(f"{{option}} must be zero or positive, got {c.coarse_to_fine}", "coarse_to_fine")
+    if c.seed is not None and not SEED_RANGE[0] <= c.seed <= SEED_RANGE[1]:
+        raise NSTError(f"{{option}} must be between 0 and 2**32 - 1, got {c.seed}", "seed")
+
+
+def _check_weights(c):
+    for name in ("learning_rate", "style_scale"):
+        value = getattr(c, name)
+        if not (_finite(value) and value > 0):
+            raise NSTError(f"{{option}} must be positive, got {value}", name)
+    for name in ("alpha", "beta", "tv_weight"):
+        value = getattr(c, name)
+        if not (_finite(value) and value >= 0):
+            raise NSTError(f"{{option}} must be zero or positive, got {value}", name)
+    exp = c.style_layer_weight_exp
+    if exp is not None and not (_finite(exp) and exp > 0):
+        raise NSTError(f"{{option}} must be positive, got {exp}", "style_layer_weight_exp")
+    if c.style_blend is not None:
+        if len(c.style_blend) != max(1, len(c.style)):
+            raise NSTError(f"{{option}}: {len(c.style_blend)} weights for {max(1, len(c.style))} style images",
+                           "style_blend")
+        _check_shares("style_blend", c.style_blend)
+
+
+def _check_shares(name, weights):
+    """Weights that are scaled to sum 1: each finite and >= 0, their sum finite and > 0."""
+    weights = list(weights)
+    if not all(_finite(w) and w >= 0 for w in weights) or not (_finite(sum(weights)) and sum(weights) > 0):
+        raise NSTError(f"{{option}}: weights must be zero or positive with a positive, finite sum, "
+                       f"got {', '.join(f'{w:g}' for w in weights)}", name)
+
+
+def _check_choices(c):
+    for name, allowed in (("pooling", POOLINGS), ("optimizer", OPTIMIZERS), ("init", INITS),
+                          ("preserve_colors", (None,) + colors.MODES)):
+        if getattr(c, name) not in allowed:
+            shown = ", ".join(str(a) for a in allowed if a is not None)
+            raise NSTError(f"{{option}}: unknown value {getattr(c, name)!r}: use one of {shown}", name)
+
+
+def _check_layers(c):
+    for name in ("content_layers", "style_layers"):
+        pairs = getattr(c, name)
+        if not pairs:
+            raise NSTError("{option} is empty", name)
+        _check_shares(name, [w for _, w in pairs])
+
+
+def _check_sizes(c):
+    if c.size is not None and min(c.size) < MIN_SIDE:
+        raise NSTError(f"{{option}} {c.size[0]}x{c.size[1]} is too small: each side must be at least "
+                       f"{MIN_SIDE} px", "size")
+    if c.size is not None and c.max_side is not None:
+        raise NSTError("{option}: give the size of G or its longer side, not both", ("size", "max_side"))
+    if c.max_side is not None and c.max_side < MIN_SIDE:
+        raise NSTError(f"{{option}} must be at least {MIN_SIDE}, got {c.max_side}", "max_side")
+
+
+def _check_start(c):
+    if not (_finite(c.noise_ratio) and 0.0 <= c.noise_ratio <= 1.0):
+        raise NSTError(f"{{option}} must be between 0 and 1, got {c.noise_ratio}", "noise_ratio")
+    if c.init != "mix" and c.noise_ratio != DEFAULTS.noise_ratio:
+        raise NSTError(f"{{option}} applies to the default start (noise + content) only, not to {c.init}",
+                       "noise_ratio")
+    if (c.init == "image") != bool(c.init_image):
+        raise NSTError("{option}: an image to start from goes with the start 'image', and only with it",
+                       ("init", "init_image"))

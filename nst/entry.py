@@ -1,0 +1,50 @@
+"""``nst`` and ``python -m nst``: one command, one subcommand per job.
+
+Each subcommand lives in its own module and is imported only when asked for,
+so ``nst train`` never loads the benchmark or matplotlib's figures. Nothing in
+the package imports this module: it sits on top.
+"""
+import importlib
+import sys
+
+from nst import __version__
+
+COMMANDS = {  # name -> (module with main(argv, prog), what it does)
+    "train": ("nst.cli", "style transfer of one content image (the paper's algorithm)"),
+    "download": ("nst.tools.download", "fetch the VGG-19 weights"),
+    "gallery": ("nst.tools.gallery", "remake the README's gallery of settings"),
+    "bench": ("nst.tools.bench", "seconds per step and peak memory, against the course's graph"),
+    "figure": ("nst.tools.figure", "the C + S = G picture of a run"),
+}
+
+
+def usage():
+    lines = [f"usage: nst COMMAND [options]   (nst COMMAND --help for its options)", "", "commands:"]
+    lines += [f"  {name:<10} {what}" for name, (_, what) in COMMANDS.items()]
+    return "\n".join(lines + ["", "  --version  print the version"])
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"nst {__version__}")
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"nst: error: unknown command '{argv[0]}': use one of {', '.join(COMMANDS)} (see nst --help)",
+              file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return module.main(argv[1:], prog=f"nst {argv[0]}")
+
+
+def train_main():
+    """``nst-train``: the same as ``nst train``."""
+    return main(["train", *sys.argv[1:]])
+
+
+def download_main():
+    """``nst-download``: the same as ``nst download``."""
+    return main(["download", *sys.argv[1:]])

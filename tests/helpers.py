@@ -1,0 +1,131 @@
+"""What several test modules share: small pictures, the command line's checks, float64 numpy costs.
+
+Test modules import from here (and from ``numpy_vgg``/``synthetic_vgg``), never from each other.
+"""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+
+from nst import images
+from numpy_vgg import forward
+from synthetic_vgg import MEAN
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_WEIGHTS = os.environ.get("NST_VGG19")  # the real-weight tests run when it is set
+TINY = ["--size", "32x48", "--quiet"]  # the smallest run the CLI takes: seconds on tiny weights
+SIZE = (32, 48)
+COURSE_STYLE = [(f"conv{b}_1", 0.2) for b in range(1, 6)]
+
+
+def photo(path, shape=(40, 56), seed=0):
+    """A random RGB PNG (or JPEG, by extension) at ``path``; returns the path as a string."""
+    iio.imwrite(path, np.random.RandomState(seed).randint(0, 256, (*shape, 3)).astype(np.uint8))
+    return str(path)
+
+
+def read_history(folder):
+    with open(os.path.join(folder, "history.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def costs_of(folder):
+    """(J, J_content, J_style) of each row of a run's history, as written."""
+    return [(r["J"], r["J_content"], r["J_style"]) for r in read_history(folder)]
+
+
+def assert_one_line(code, err, *fragments, prog="nst train"):
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"{prog}: error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+
+
+def subprocess_env(**extra):
+    return dict(os.environ, PYTHONPATH=str(ROOT), NST_TF_VERBOSE="", **extra)
+
+
+def run_cli(args, env_weights=None, module="nst.train"):
+    env = subprocess_env(**({"NST_VGG19": env_weights} if env_weights else {}))
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def interrupt_when(args, ready, signum=signal.SIGINT, timeout=120):
+    """Start ``python -m nst.train args``, send ``signum`` once ``ready()`` is true; return (code, stderr)."""
+    process = subprocess.Popen([sys.executable, "-m", "nst.train", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=ROOT)
+    try:
+        deadline = time.time() + timeout
+        while not ready() and process.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    return process.returncode, err
+
+
+def seen(path, size=SIZE):
+    """A picture as the network saw it: cropped, resized, minus the mean pixel (float64)."""
+    return images.resize_image(images.load_image(str(path)), size).astype(np.float64) - MEAN
+
+
+def start_image(C, ratio=0.6, seed=0):
+    """The paper's start, noise * ratio + C * (1 - ratio), as the run draws it for ``seed``."""
+    return np.random.RandomState(seed).uniform(-20, 20, C.shape) * ratio + C * (1 - ratio)
+
+
+def images3(seed=0, shape=(1, 32, 48, 3)):
+    rng = np.random.RandomState(seed)
+    return [rng.uniform(-100, 100, shape).astype(np.float32) for _ in range(3)]
+
+
+# Independent float64 numpy versions of the equations.
+def np_content(a_C, a_G):
+    _, h, w, c = a_G.shape
+    return np.sum((a_C - a_G) ** 2) / (4 * h * w * c)
+
+
+def np_gram(a):
+    _, h, w, c = a.shape
+    A = a.reshape(h * w, c).T  # (nC, nH*nW)
+    return A @ A.T
+
+
+def np_layer_style(a_S, a_G):
+    _, h, w, c = a_G.shape
+    return np.sum((np_gram(a_S) - np_gram(a_G)) ** 2) / (4 * c**2 * (h * w) ** 2)
+
+
+def np_tv(x):
+    x = x.astype(np.float64)
+    return np.mean((x[:, 1:] - x[:, :-1]) ** 2) + np.mean((x[:, :, 1:] - x[:, :, :-1]) ** 2)
+
+
+def np_blended_style_cost(convs, styles, blend, G, style_layers, pooling="avg"):
+    """Eq. (2) against sum_k w_k (nH_G nW_G / nH_k nW_k) Gram_k, all in float64."""
+    aG = forward(G[0], convs, "conv5_1", pooling)
+    acts = [forward(S[0], convs, "conv5_1", pooling) for S in styles]
+    total = 0.0
+    for name, lam in style_layers:
+        h, w, c = aG[name].shape
+        target = sum(wk * (h * w) / (a[name].shape[0] * a[name].shape[1]) * np_gram(a[name][None])
+                     for wk, a in zip(blend, acts))
+        total += lam * np.sum((target - np_gram(aG[name][None])) ** 2) / (4 * c**2 * (h * w) ** 2)
+    return total
+
+
+def np_J(convs, C, S, G, content_layers, style_layers, alpha=10.0, beta=40.0, pooling="avg"):
+    """(J, J_content, J_style) of normalised (1, H, W, 3) images, in float64."""
+    aC, aS, aG = (forward(x[0], convs, "conv5_1", pooling) for x in (C, S, G))
+    Jc = sum(w * np_content(aC[n][None], aG[n][None]) for n, w in content_layers)
+    Js = sum(w * np_layer_style(aS[n][None], aG[n][None]) for n, w in style_layers)
+    return alpha * Jc + beta * Js, Jc, Js
