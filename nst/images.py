@@ -1,15 +1,19 @@
 """Images in and out: load any common format as RGB, resize, normalise, add noise, save.
 
+Files are read with Pillow as an image viewer shows them: EXIF orientation applied,
+each mode scaled by its real range, the first frame of an animation or multi-page file,
+and a pixel-count limit checked from the header before anything is decoded.
+
 Everything the network sees is float32 RGB on 0..255 minus the VGG mean pixel,
 with a leading batch axis: shape (1, H, W, 3).
 """
 import os
+import stat
 import tempfile
-import warnings
 
 import imageio.v3 as iio
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from nst.errors import NSTError
 
@@ -17,44 +21,112 @@ MIN_SIDE = 32  # below this the five poolings leave nothing of the image
 DEFAULT_SIZE = (300, 400)  # (height, width), as in the course
 NOISE_RANGE = 20.0  # noise is uniform(-20, 20), as in the course
 VGG_MEAN = np.array([123.68, 116.779, 103.939], np.float32)  # RGB; the .mat file's value wins
+DEFAULT_MAX_PIXELS = 100_000_000  # checked from the header, before decoding
 
 
-def _to_rgb(path, pixels):
-    """Any imageio result -> float32 (H, W, 3) on 0..255: gray, alpha, 16-bit, frames."""
-    a = np.asarray(pixels)
-    if a.ndim == 4:  # animated image: first frame
-        a = a[0]
-    if a.ndim == 2:
-        a = a[:, :, None]
-    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4) or a.size == 0:
-        raise NSTError(f"{path}: not an image with 1 to 4 channels (array of shape {a.shape})")
-    if a.dtype == np.uint16:
-        a = a / 257.0
-    elif a.dtype.kind == "f" and a.max(initial=0) <= 1.0:
-        a = a * 255.0
-    elif a.dtype == bool:
-        a = a * 255.0
-    channels = a.shape[2]
-    rgb = a[:, :, :1].repeat(3, axis=2) if channels < 3 else a[:, :, :3]  # drop alpha
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_regular_file(path, what="image", missing=None):
+    """Refuse a path that is not a regular file, from its stat alone: opening a FIFO blocks, a device never ends.
+
+    Returns the ``os.stat`` result; ``missing`` replaces the 'no such {what} file' message.
+    """
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NSTError(missing or f"{path}: no such {what} file") from None
+    except PermissionError:
+        raise NSTError(f"{path}: permission denied") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise NSTError(f"{path}: cannot read the {what} file: {getattr(exc, 'strerror', None) or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
+        raise NSTError(f"{path}: not a regular file ({kind})")
+    return info
+
+
+def _check_pixel_count(path, size, max_pixels):
+    """Refuse from the header alone: a tiny compressed file can declare gigabytes of pixels."""
+    width, height = size
+    if width * height > max_pixels:
+        raise NSTError(
+            f"{path}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels), "
+            f"over the limit of {max_pixels / 1e6:g} megapixels"
+        )
+
+
+def _int_scale(peak):
+    """Divisor taking 32-bit integer ('I') pixels to 0..255, guessed from their largest value.
+
+    Pillow reads 8- and 16-bit data into 'I' too, so the range follows the data: a peak
+    up to 255 is 8-bit (as is), up to 65535 is 16-bit (/257), else the full signed 32-bit
+    range 0..2**31-1 maps to 0..255. Negative values become 0.
+    """
+    if peak <= 255:
+        return 1.0
+    return 257.0 if peak <= 65535 else (2**31 - 1) / 255.0
+
+
+def _deep_pixels(path, image):
+    """'1', 16-bit, 32-bit integer and float pixels -> float64 (H, W) on 0..255 by their range."""
+    a = np.asarray(image)
+    if image.mode == "1":
+        return a * 255.0
+    if image.mode.startswith("I;16"):
+        return a / 257.0
+    if image.mode == "F":
+        if not np.isfinite(a).all():
+            raise NSTError(f"{path}: image has NaN or infinite pixel values")
+        return a * 255.0 if a.max(initial=0) <= 1.0 else a.astype(np.float64)
+    a = a.astype(np.float64)  # 'I' and the other 32-bit integer modes
+    return a / _int_scale(a.max(initial=0))
+
+
+def _rgb_pixels(path, image):
+    """A decoded Pillow image in any mode -> float32 (H, W, 3) on 0..255, alpha dropped (not composited).
+
+    8-bit modes go through Pillow's own conversion, which knows each one's meaning
+    (CMYK, YCbCr, LAB, palettes, premultiplied alpha); the deeper modes are scaled here.
+    """
+    mode = image.mode
+    if mode == "1" or mode.startswith("I") or mode == "F":
+        grey = _deep_pixels(path, image)
+        rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    else:
+        if mode == "La":  # premultiplied: Pillow converts it to nothing but LA
+            image = image.convert("LA")
+        rgb = np.asarray(image.convert("RGB"))
     return np.clip(rgb, 0, 255).astype(np.float32)
 
 
-def load_image(path):
-    """Read an image file as float32 RGB (H, W, 3) on 0..255, with a clear error if it can't be."""
-    if not os.path.isfile(path):
-        raise NSTError(f"{path}: no such image file")
-    if os.path.getsize(path) == 0:
+def _decode(path, max_pixels):
+    """Open lazily, check the header's size, then decode the first frame as a viewer shows it."""
+    with Image.open(path) as image:
+        _check_pixel_count(path, image.size, max_pixels)
+        return _rgb_pixels(path, ImageOps.exif_transpose(image))
+
+
+def load_image(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """Read an image file as float32 RGB (H, W, 3) on 0..255, as an image viewer shows it.
+
+    EXIF orientation applied, every Pillow mode scaled by its real range, the first frame
+    of an animation or multi-page file; anything else is one clear NSTError line.
+    """
+    if check_regular_file(path).st_size == 0:
         raise NSTError(f"{path}: empty file, not an image")
     try:
-        with warnings.catch_warnings():  # imageio warns about each plugin it tries on a non-image
-            warnings.simplefilter("ignore")
-            pixels = iio.imread(path)
+        image = _decode(path, max_pixels)
+    except NSTError:
+        raise
     except PermissionError:
         raise NSTError(f"{path}: permission denied") from None
-    except Exception as exc:
+    except Image.DecompressionBombError as exc:
+        raise NSTError(f"{path}: refused by Pillow as a possible decompression bomb: {exc}") from None
+    except Exception as exc:  # Pillow raises many types for a damaged or unknown file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NSTError(f"{path}: not a readable image (truncated or unknown format?): {detail}") from None
-    image = _to_rgb(path, pixels)
     if min(image.shape[:2]) < MIN_SIDE:
         raise NSTError(
             f"{path}: image is {image.shape[0]}x{image.shape[1]}, "

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.io
 
 from nst.errors import NSTError
+from nst.images import check_regular_file
 from nst.tf1 import tf
 
 DEFAULT_WEIGHTS = os.path.join("pretrained-model", "imagenet-vgg-verydeep-19.mat")
@@ -77,37 +78,58 @@ def _text(value):
     return str(np.asarray(value).squeeze()) if value is not None else ""
 
 
+def _check_weights_file(path):
+    """The file's stat, refusing a missing path or one that is not a regular file (no open, no block)."""
+    return check_regular_file(path, "VGG-19 weights", missing=(
+        f"{path}: VGG-19 weights not found; download them with `nst download`, "
+        f"or point {WEIGHTS_ENV} at the file"))
+
+
 def _load_mat(path):
-    if not os.path.exists(path):
-        raise NSTError(
-            f"{path}: VGG-19 weights not found; get them with `python -m nst.download`, "
-            f"or pass --vgg PATH or set {WEIGHTS_ENV}"
-        )
     try:
         return scipy.io.loadmat(path, variable_names=("layers", "meta", "normalization"))
+    except PermissionError:
+        raise NSTError(f"{path}: permission denied") from None
     except Exception as exc:  # scipy raises many types for a damaged file
         raise NSTError(f"{path}: cannot read as a .mat file (truncated or corrupt?): {exc}") from None
 
 
 def _mean_pixel(path, data):
+    """The RGB mean the network was trained around: 3 finite values, or the file is refused."""
     norm = data.get("normalization")
     if norm is None and "meta" in data:
         norm = _field(data["meta"], "normalization")
     average = _field(norm, "averageImage") if norm is not None else None
     if average is None:
         raise NSTError(f"{path}: not a MatConvNet VGG file (no normalization.averageImage)")
+    try:
+        average = np.asarray(average, np.float64)
+    except (TypeError, ValueError):
+        raise NSTError(f"{path}: normalization.averageImage is not numeric") from None
+    if average.ndim == 0 or average.shape[-1] != 3 or average.size == 0:
+        raise NSTError(f"{path}: normalization.averageImage has shape {average.shape}, not 3 RGB values")
     # Old file: a whole 224x224x3 mean image; new file: a (1, 1, 3) vector.
-    return np.asarray(average, np.float64).reshape(-1, 3).mean(axis=0).astype(np.float32)
+    mean = average.reshape(-1, 3).mean(axis=0)
+    if not np.isfinite(mean).all():
+        raise NSTError(f"{path}: mean pixel {np.array2string(mean, precision=3)} is not finite")
+    return mean.astype(np.float32)
 
 
 def _conv_weights(path, name, struct):
+    """One layer's (filters, biases), checked: 3x3 kernels, one bias per filter, all finite."""
     weights = _field(struct, "weights")
     try:
         filters, biases = np.asarray(weights[0, 0], np.float32), np.asarray(weights[0, 1], np.float32)
     except (TypeError, IndexError, ValueError):
         raise NSTError(f"{path}: layer {name} has no {{filters, biases}} weights") from None
-    if filters.ndim != 4 or biases.size != filters.shape[3]:
-        raise NSTError(f"{path}: layer {name} has filters {filters.shape} and {biases.size} biases")
+    if filters.ndim != 4:
+        raise NSTError(f"{path}: layer {name} has filters of shape {filters.shape}, not [height, width, in, out]")
+    if filters.shape[:2] != (3, 3):
+        raise NSTError(f"{path}: layer {name} has {filters.shape[0]}x{filters.shape[1]} kernels, VGG-19 has 3x3")
+    if biases.size != filters.shape[3]:
+        raise NSTError(f"{path}: layer {name} has {filters.shape[3]} filters but {biases.size} biases")
+    if not (np.isfinite(filters).all() and np.isfinite(biases).all()):
+        raise NSTError(f"{path}: layer {name} has NaN or infinite weights")
     return filters, biases.reshape(-1)
 
 
@@ -143,11 +165,8 @@ def _read_cached(path, mtime, size):
 
 def read_vgg_weights(path):
     """Read and check a MatConvNet VGG-19 file; cached, so repeated runs read it once."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return _read_cached(path, 0, 0)  # raises the 'not found' message
-    return _read_cached(path, stat.st_mtime, stat.st_size)
+    info = _check_weights_file(path)
+    return _read_cached(path, info.st_mtime, info.st_size)
 
 
 def _conv_relu(prev, filters, biases):

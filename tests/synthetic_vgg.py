@@ -57,7 +57,7 @@ def make_weights(channels=(4, 6, 8, 8, 8), seed=0, blocks=BLOCKS):
     return convs
 
 
-def write_vgg_mat(path, fmt="new", convs=None, blocks=BLOCKS, extra_fc=True):
+def write_vgg_mat(path, fmt="new", convs=None, blocks=BLOCKS, extra_fc=True, mean=MEAN):
     """Write a MatConvNet-style VGG file: fmt 'new' (meta.normalization) or 'old' (normalization)."""
     convs = convs if convs is not None else make_weights(blocks=blocks)
     layers = []
@@ -72,13 +72,13 @@ def write_vgg_mat(path, fmt="new", convs=None, blocks=BLOCKS, extra_fc=True):
         layers.append(_conv("fc6", fc, np.zeros((5, 1), np.float32), fmt))
         layers.append(_simple("prob", "softmax", fmt))
     if fmt == "old":  # a whole mean image; its per-channel mean is the mean pixel
-        average = np.broadcast_to(MEAN, (8, 8, 3)).copy()
+        average = np.broadcast_to(mean, (8, 8, 3)).copy()
         average[0, 0] += 1.0
         average[0, 1] -= 1.0
         data = {"layers": _cell(layers), "normalization": _struct([("averageImage", average)]),
                 "classes": _struct([("name", _cell(["a", "b"]))])}
     else:
-        norm = _struct([("imageSize", np.array([[224, 224, 3]])), ("averageImage", MEAN.reshape(1, 1, 3))])
+        norm = _struct([("imageSize", np.array([[224, 224, 3]])), ("averageImage", np.reshape(mean, (1, 1, -1)))])
         data = {"layers": _cell(layers), "meta": _struct([("normalization", norm)])}
     scipy.io.savemat(path, data)
     return convs

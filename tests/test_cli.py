@@ -68,7 +68,7 @@ def test_unreadable_file(bad_input, tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(images.iio, "imread", denied)  # root reads any file, so fake the OS refusal
+    monkeypatch.setattr(images.Image, "open", denied)  # root reads any file, so fake the OS refusal
     assert_one_line(*bad_input("--content", path), path, "permission denied")
 
 

@@ -81,7 +81,7 @@ def _expect_error(path, *fragments):
 
 
 def test_missing_file(tmp_path):
-    _expect_error(tmp_path / "none.mat", "not found", "nst.download")
+    _expect_error(tmp_path / "none.mat", "not found", "nst download", "NST_VGG19")
 
 
 def test_truncated_file(tmp_path, tiny_vgg):
