@@ -17,7 +17,8 @@ from nst.errors import NSTError
 from nst.images import check_regular_file
 from nst.tf1 import tf
 
-DEFAULT_WEIGHTS = os.path.join("pretrained-model", "imagenet-vgg-verydeep-19.mat")
+WEIGHTS_FILE = "imagenet-vgg-verydeep-19.mat"
+DEFAULT_WEIGHTS = os.path.join("pretrained-model", WEIGHTS_FILE)  # relative to the current folder
 WEIGHTS_ENV = "NST_VGG19"
 WEIGHTS_COLLECTION = "vgg_weights"
 
@@ -59,9 +60,56 @@ def deepest(names):
     return max((canonical_layer(n) for n in names), key=LAYER_ORDER.index)
 
 
+def cache_dir():
+    """nst's folder in the user cache, found from any working folder (XDG: $XDG_CACHE_HOME or ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec says to ignore a relative (or empty) value
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "nst")
+
+
+def cached_weights_path():
+    """Where the weights are downloaded to by default."""
+    return os.path.join(cache_dir(), WEIGHTS_FILE)
+
+
+def _weights_folders():
+    return [(DEFAULT_WEIGHTS, "current folder"), (cached_weights_path(), "user cache")]
+
+
+def weights_search_paths(flag=None):
+    """Where the weights are looked for, in order, as (path, label) pairs, so messages can list them.
+
+    A path given as argument or in $NST_VGG19 comes first (and is taken as it
+    is); the two folders after it count only if the file is there.
+    """
+    given = [(flag, "given path"), (os.environ.get(WEIGHTS_ENV), "$" + WEIGHTS_ENV)]
+    return [(path, label) for path, label in given if path] + _weights_folders()
+
+
 def resolve_weights_path(flag=None):
-    """--vgg PATH, else $NST_VGG19, else pretrained-model/imagenet-vgg-verydeep-19.mat."""
-    return flag or os.environ.get(WEIGHTS_ENV) or DEFAULT_WEIGHTS
+    """The weights to read: ``flag``, else $NST_VGG19, else the first folder that has them.
+
+    When no folder has them it is the cache path, so the 'not found' error
+    names where a download would put them.
+    """
+    given = flag or os.environ.get(WEIGHTS_ENV)
+    if given:
+        return given
+    folders = [path for path, _ in _weights_folders()]
+    return next((path for path in folders if os.path.exists(path)), folders[-1])
+
+
+def weights_not_found(path):
+    """The one-line 'not found' error for ``path``, listing the folders searched when it is one of them."""
+    folders = _weights_folders()
+    looked = ""
+    if path in dict(folders):
+        looked = " (looked in " + " and ".join(f"{p} ({label})" for p, label in folders) + ")"
+    return NSTError(
+        f"{path}: VGG-19 weights not found{looked}; get them with `nst download`, "
+        f"or set {WEIGHTS_ENV} to the file"
+    )
 
 
 def _field(struct, name):

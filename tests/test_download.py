@@ -1,42 +1,225 @@
-"""The weights download: MD5-checked, atomic, and one clear line when offline."""
+"""`nst download` against a local HTTP server: cache by default, resumable, MD5-checked, one-line errors."""
 import hashlib
+import http.server
 import os
+import socket
+import threading
 
 import pytest
 
-from nst.tools import download
 from nst.errors import NSTError
+from nst.tools import download
+from nst.vgg import read_vgg_weights, resolve_weights_path
+from synthetic_vgg import write_vgg_mat
 
 
-def test_keeps_file_only_when_md5_is_known(tmp_path):
-    source = tmp_path / "source.bin"
-    source.write_bytes(b"weights" * 1000)
-    dest = tmp_path / "models" / "vgg.mat"
-    md5 = hashlib.md5(source.read_bytes()).hexdigest()
-    release = download.download(str(dest), source.as_uri(), {md5: "test release"}, progress=False)
-    assert release == "test release"
-    assert dest.read_bytes() == source.read_bytes()
-    assert os.listdir(dest.parent) == ["vgg.mat"]  # no temp file left
+class Server(http.server.ThreadingHTTPServer):
+    """Serves ``payload`` at any path; records (Range header, bytes sent) of each request.
+
+    ``honour_range`` False answers 200 with the whole file to a Range request;
+    ``cut_after`` K sends the full Content-Length but drops the connection
+    after K bytes, the first time only; ``status`` 404 answers every request so.
+    """
+
+    def __init__(self, payload, honour_range=True, cut_after=None, status=200):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.payload, self.honour_range, self.cut_after, self.status = payload, honour_range, cut_after, status
+        self.requests = []
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}/imagenet-vgg-verydeep-19.mat"
 
 
-def test_unknown_md5_keeps_nothing_and_spares_existing_file(tmp_path):
-    source = tmp_path / "source.bin"
-    source.write_bytes(b"not weights")
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        srv, asked = self.server, self.headers.get("Range")
+        if srv.status != 200:
+            srv.requests.append((asked, 0))
+            self.send_error(srv.status)
+            return
+        start = int(asked[len("bytes="):-1]) if asked and srv.honour_range else 0
+        if start >= len(srv.payload) > 0:  # as real servers do: nothing left to send
+            srv.requests.append((asked, 0))
+            self.send_error(416)
+            return
+        body = srv.payload[start:]
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(srv.payload) - 1}/{len(srv.payload)}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if srv.cut_after is not None:
+            body, srv.cut_after = body[: srv.cut_after], None
+            self.close_connection = True
+        self.wfile.write(body)
+        srv.requests.append((asked, len(body)))
+
+
+@pytest.fixture
+def weights(tmp_path_factory):
+    """The bytes of a tiny synthetic VGG-19 file and their MD5."""
+    path = tmp_path_factory.mktemp("src") / "tiny.mat"
+    write_vgg_mat(str(path))
+    data = path.read_bytes()
+    return data, hashlib.md5(data).hexdigest()
+
+
+@pytest.fixture
+def serve(weights):
+    servers = []
+
+    def start(**kwargs):
+        server = Server(weights[0], **kwargs)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty user cache (XDG_CACHE_HOME) and a current folder of its own; returns the default DEST."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NST_VGG19", raising=False)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    return tmp_path / "cache" / "nst" / "imagenet-vgg-verydeep-19.mat"
+
+
+def _one_line(capsys):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("nst download: error: "), err
+    return err
+
+
+def test_full_download_into_the_user_cache(serve, weights, cache, capsys):
+    server = serve()
+    assert download.main(["--url", server.url, "--md5", weights[1], "--quiet"]) == 0
+    assert cache.read_bytes() == weights[0]
+    assert os.listdir(cache.parent) == [cache.name]  # no .part left
+    assert server.requests == [(None, len(weights[0]))]
+    assert capsys.readouterr().out == f"{cache}: downloaded, MD5 as given\n"
+    assert os.listdir(".") == []  # nothing made in the current folder
+
+
+def test_found_from_another_folder_and_not_fetched_twice(serve, weights, cache, tmp_path, monkeypatch, capsys):
+    server = serve()
+    assert download.download(url=server.url, md5=weights[1], progress=False) == (str(cache), "downloaded, MD5 as given")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert resolve_weights_path() == str(cache)
+    assert read_vgg_weights(resolve_weights_path()).convs["conv1_1"][0].shape == (3, 3, 3, 4)
+    assert download.main(["--url", server.url, "--md5", weights[1].upper()]) == 0
+    assert capsys.readouterr().out == f"{cache}: already there, MD5 as given\n"
+    assert len(server.requests) == 1
+
+
+def test_interrupted_download_resumes_with_a_range_request(serve, weights, cache, capsys):
+    data, md5 = weights
+    cut = len(data) // 3
+    server = serve(cut_after=cut)
+    assert download.main(["--url", server.url, "--md5", md5, "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert server.url in err and f"connection closed after {cut} of {len(data)} bytes" in err
+    assert f"{cache}.part kept" in err and not cache.exists()
+    assert (cache.parent / (cache.name + ".part")).read_bytes() == data[:cut]
+
+    assert download.main(["--url", server.url, "--md5", md5, "--quiet"]) == 0
+    assert server.requests == [(None, cut), (f"bytes={cut}-", len(data) - cut)]
+    assert cache.read_bytes() == data and os.listdir(cache.parent) == [cache.name]
+
+
+def test_server_ignoring_range_restarts_from_zero(serve, weights, cache):
+    data, md5 = weights
+    part = cache.parent / (cache.name + ".part")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"x" * 100)  # appended to, this would spoil the file
+    server = serve(honour_range=False)
+    path, _ = download.download(url=server.url, md5=md5, progress=False)
+    assert server.requests == [("bytes=100-", len(data))]
+    assert path == str(cache) and cache.read_bytes() == data and not part.exists()
+
+
+def test_complete_part_is_checked_without_fetching_again(serve, weights, cache):
+    data, md5 = weights
+    part = cache.parent / (cache.name + ".part")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data)
+    server = serve()  # answers 416 Range Not Satisfiable
+    download.download(url=server.url, md5=md5, progress=False)
+    assert server.requests == [(f"bytes={len(data)}-", 0)]
+    assert cache.read_bytes() == data and not part.exists()
+
+
+def test_wrong_md5_keeps_nothing_and_spares_existing_file(serve, weights, tmp_path, capsys):
+    data, md5 = weights
+    server = serve()
     dest = tmp_path / "vgg.mat"
     dest.write_bytes(b"earlier file")
-    with pytest.raises(NSTError, match="not a known VGG-19 release"):
-        download.download(str(dest), source.as_uri(), progress=False)
-    assert dest.read_bytes() == b"earlier file"
-    assert sorted(os.listdir(tmp_path)) == ["source.bin", "vgg.mat"]
+    (tmp_path / "vgg.mat.part").write_bytes(data[:50])  # resumed, then refused as a whole
+    assert download.main([str(dest), "--url", server.url, "--quiet"]) == 2  # the two known releases only
+    err = _one_line(capsys)
+    assert f"{server.url}: downloaded file has MD5 {md5}, expected " in err and "nothing kept" in err
+    assert all(known in err for known in download.KNOWN_MD5)
+    assert dest.read_bytes() == b"earlier file" and os.listdir(tmp_path) == ["vgg.mat"]
 
 
-def test_offline_is_one_clear_line(tmp_path, capsys):
+def test_wrong_md5_removes_the_folders_it_made(serve, weights, tmp_path):
+    server = serve()
+    with pytest.raises(NSTError, match="nothing kept"):
+        download.download(str(tmp_path / "new" / "sub" / "vgg.mat"), server.url, md5="0" * 32, progress=False)
+    assert os.listdir(tmp_path) == []
+
+
+def test_http_404_is_one_line_naming_the_url(serve, tmp_path, capsys):
+    server = serve(status=404)
+    dest = tmp_path / "models" / "vgg.mat"
+    assert download.main([str(dest), "--url", server.url, "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert f"{server.url}: cannot download (HTTP 404 Not Found)" in err and f"put it at {dest}" in err
+    assert "kept" not in err and os.listdir(tmp_path) == []  # no empty folder made
+
+
+def test_connection_refused_is_one_line_naming_the_url(tmp_path, capsys):
+    with socket.socket() as sock:  # a port nobody listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/imagenet-vgg-verydeep-19.mat"
     dest = tmp_path / "vgg.mat"
-    code = download.main([str(dest), "--url", "http://127.0.0.1:9/imagenet-vgg-verydeep-19.mat"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.count("\n") == 1 and "cannot download" in err and str(dest) in err
-    assert not dest.exists() and os.listdir(tmp_path) == []
+    assert download.main([str(dest), "--url", url, "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert f"{url}: cannot download (" in err and "refused" in err.lower() and f"put it at {dest}" in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_run_elsewhere_leaves_no_pretrained_model_folder(serve, weights, cache, tmp_path):
+    server = serve(status=404)
+    assert download.main(["--url", server.url, "--quiet"]) == 2
+    server = serve()
+    assert download.main(["--url", server.url, "--md5", weights[1], "--quiet"]) == 0
+    assert os.listdir(tmp_path / "work") == [] and cache.exists()
+
+
+def test_folder_as_dest_gets_the_usual_name(serve, weights, tmp_path):
+    server = serve()
+    path, _ = download.download(str(tmp_path) + os.sep, server.url, md5=weights[1], progress=False)
+    assert path == str(tmp_path / "imagenet-vgg-verydeep-19.mat")
+    assert os.listdir(tmp_path) == ["imagenet-vgg-verydeep-19.mat"]
+
+
+def test_malformed_md5_is_refused_before_fetching(serve, tmp_path, capsys):
+    server = serve()
+    assert download.main([str(tmp_path / "vgg.mat"), "--url", server.url, "--md5", "abc"]) == 2
+    assert "'abc' is not an MD5 digest" in _one_line(capsys)
+    assert server.requests == [] and os.listdir(tmp_path) == []
 
 
 def test_known_hashes_are_the_two_releases():
