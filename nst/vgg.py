@@ -128,9 +128,7 @@ def _text(value):
 
 def _check_weights_file(path):
     """The file's stat, refusing a missing path or one that is not a regular file (no open, no block)."""
-    return check_regular_file(path, "VGG-19 weights", missing=(
-        f"{path}: VGG-19 weights not found; download them with `nst download`, "
-        f"or point {WEIGHTS_ENV} at the file"))
+    return check_regular_file(path, "VGG-19 weights", missing=str(weights_not_found(path)))
 
 
 def _load_mat(path):

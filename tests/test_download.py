@@ -55,8 +55,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if srv.cut_after is not None:
             body, srv.cut_after = body[: srv.cut_after], None
             self.close_connection = True
+        srv.requests.append((asked, len(body)))  # before sending: the client may finish first
         self.wfile.write(body)
-        srv.requests.append((asked, len(body)))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from nst.errors import NSTError
 from nst.images import load_image, reshape_and_normalize_image, resize_image
 from nst.tf1 import tf
 from nst.vgg import CONV_LAYERS, deepest, load_vgg_model, read_vgg_weights
-from nst.vgg import resolve_weights_path
 from synthetic_vgg import MEAN, write_vgg_mat
 
 
@@ -60,14 +59,6 @@ def test_input_is_an_assignable_variable(tiny_vgg):
         sess.run(model["input"].assign(image))
         np.testing.assert_array_equal(sess.run(model["input"]), image)
         assert model["input"] in tf.trainable_variables()
-
-
-def test_weights_path_resolution(monkeypatch):
-    monkeypatch.delenv("NST_VGG19", raising=False)
-    assert resolve_weights_path(None) == "pretrained-model/imagenet-vgg-verydeep-19.mat"
-    monkeypatch.setenv("NST_VGG19", "/env.mat")
-    assert resolve_weights_path(None) == "/env.mat"
-    assert resolve_weights_path("/flag.mat") == "/flag.mat"
 
 
 def _expect_error(path, *fragments):

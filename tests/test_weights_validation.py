@@ -104,8 +104,8 @@ def test_mean_pixel_must_have_three_values(tmp_path, values):
 
 def test_missing_file_names_how_to_get_it_without_flags(tmp_path):
     path = tmp_path / "none.mat"
-    message = refused(path, f"{path}: VGG-19 weights not found; download them with `nst download`, "
-                            "or point NST_VGG19 at the file")
+    message = refused(path, f"{path}: VGG-19 weights not found; get them with `nst download`, "
+                            "or set NST_VGG19 to the file")
     assert "--" not in message
 
 

@@ -152,8 +152,11 @@ def _hint(path):
     return f"; nst train looks at {found} first, so pass it --vgg {path} or set {WEIGHTS_ENV}={path}"
 
 
-def main(argv=None):
-    parser = OneLineParser(prog="nst download", description="Fetch the VGG-19 weights (about 510 MB) into "
+PROG = "nst download"
+
+
+def main(argv=None, prog=PROG):
+    parser = OneLineParser(prog=prog, description="Fetch the VGG-19 weights (about 510 MB) into "
                            "the user cache: resumable, MD5-checked, renamed into place only when whole.")
     parser.add_argument("dest", nargs="?", metavar="DEST", help=f"file or folder to save to "
                         f"(default: {cached_weights_path()}, from $XDG_CACHE_HOME or ~/.cache)")
