@@ -13,7 +13,7 @@ import sys
 
 from nst import colors, images
 from nst.checkpoint import CHECKPOINT_FILE, read_checkpoint
-from nst.config import DEFAULTS, OPTIMIZERS, POOLINGS, RESUMABLE, RunConfig
+from nst.config import OPTIMIZERS, POOLINGS, RESUMABLE, RunConfig, default
 from nst.errors import NSTError, OneLineParser, report
 from nst.inputs import START_KEYWORDS
 from nst.run import BEST_IMAGE, run_style_transfer
@@ -41,32 +41,35 @@ def build_parser(prog=PROG):
                       "a generated image G with the content of one image and the style of another.",
                       argument_default=argparse.SUPPRESS, epilog=EXAMPLES,
                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = DEFAULTS
     p.add_argument("--content", metavar="PATH", help="content image (default: matplotlib's Grace Hopper photo)")
     p.add_argument("--style", nargs="+", metavar="PATH", help="style image(s) (default: a painted swirl)")
     p.add_argument("--style-blend", nargs="+", type=float, metavar="W",
                    help="weights of several style images, scaled to sum 1 (default: equal)")
     p.add_argument("--style-scale", type=float, metavar="X",
-                   help=f"style image size relative to the generated image (default: {d.style_scale:g})")
+                   help=f"style image size relative to the generated image "
+                   f"(default: {default('style_scale'):g})")
     p.add_argument("--preserve-colors", choices=colors.MODES,
                    help="keep the content's colours: luminance-only transfer, or the style recoloured")
-    p.add_argument("--output", metavar="DIR", help=f"folder for the images and history.csv (default: {d.output})")
+    p.add_argument("--output", metavar="DIR",
+                   help=f"folder for the images and history.csv (default: {default('output')})")
     p.add_argument("--iterations", type=int, metavar="N",
-                   help=f"Adam steps, or L-BFGS iterations (default: {d.iterations})")
-    p.add_argument("--learning-rate", type=float, metavar="X", help=f"Adam's step size (default: {d.learning_rate:g})")
-    p.add_argument("--alpha", type=float, metavar="X", help=f"content weight (default: {d.alpha:g})")
-    p.add_argument("--beta", type=float, metavar="X", help=f"style weight (default: {d.beta:g})")
+                   help=f"Adam steps, or L-BFGS iterations (default: {default('iterations')})")
+    p.add_argument("--learning-rate", type=float, metavar="X",
+                   help=f"Adam's step size (default: {default('learning_rate'):g})")
+    p.add_argument("--alpha", type=float, metavar="X", help=f"content weight (default: {default('alpha'):g})")
+    p.add_argument("--beta", type=float, metavar="X", help=f"style weight (default: {default('beta'):g})")
     p.add_argument("--tv-weight", type=float, metavar="X", help="weight of the total-variation (smoothness) "
-                   f"cost (default: {d.tv_weight:g}, off)")
+                   f"cost (default: {default('tv_weight'):g}, off)")
     p.add_argument("--init", metavar="START", help="where the generated image starts: content, noise, style or "
                    "an image PATH (default: noise * r + content * (1 - r))")
-    p.add_argument("--noise-ratio", type=float, metavar="R", help=f"r of the default start (default: {d.noise_ratio:g})")
+    p.add_argument("--noise-ratio", type=float, metavar="R",
+                   help=f"r of the default start (default: {default('noise_ratio'):g})")
     content = p.add_mutually_exclusive_group()
     content.add_argument("--content-layer", metavar="LAYER",
-                         help=f"layer of the content cost (default: {d.content_layers[0][0]})")
+                         help=f"layer of the content cost (default: {default('content_layers')[0][0]})")
     content.add_argument("--content-layers", metavar="L:W,...", help="content cost at several layers, weighted")
     p.add_argument("--style-layers", metavar="L:W,...",
-                   help=f"layers and weights of the style cost (default: {layers_text(d.style_layers)})")
+                   help=f"layers and weights of the style cost (default: {layers_text(default('style_layers'))})")
     p.add_argument("--style-layer-weight-exp", type=float, metavar="E",
                    help="style layer weights proportional to E**i, summing to 1 (default: off)")
     size = p.add_mutually_exclusive_group()
@@ -74,14 +77,14 @@ def build_parser(prog=PROG):
                       f"(default: {images.DEFAULT_SIZE[0]}x{images.DEFAULT_SIZE[1]})")
     size.add_argument("--max-side", type=int, metavar="N", help="longer side of the generated image in px, "
                       "the content's aspect kept")
-    p.add_argument("--pooling", choices=POOLINGS, help=f"pooling in VGG-19 (default: {d.pooling})")
+    p.add_argument("--pooling", choices=POOLINGS, help=f"pooling in VGG-19 (default: {default('pooling')})")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"adam (the course's) or lbfgs (the paper's) "
-                   f"(default: {d.optimizer})")
+                   f"(default: {default('optimizer')})")
     p.add_argument("--coarse-to-fine", type=int, metavar="N",
                    help="first run N iterations at half size, then refine (default: 0, off)")
     p.add_argument("--seed", type=int, metavar="N", help="random seed of the noise: same seed, same costs")
     p.add_argument("--save-every", type=int, metavar="N",
-                   help=f"save the image and a checkpoint every N steps (default: {d.save_every})")
+                   help=f"save the image and a checkpoint every N steps (default: {default('save_every')})")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     p.add_argument("--logdir", metavar="DIR", help="write TensorBoard curves and images there")
     p.add_argument("--vgg", metavar="PATH", help="VGG-19 .mat (default: $NST_VGG19, else "

@@ -15,7 +15,6 @@ All functions take and return float (H, W, 3) RGB on 0..255.
 """
 import numpy as np
 
-from nst.errors import NSTError
 
 MODES = ("luminance", "histogram")
 YIQ_FROM_RGB = np.array([[0.299, 0.587, 0.114],  # NTSC, as in Gatys et al. (2016)
@@ -75,12 +74,6 @@ def chroma_distance(a, b):
     """Mean over pixels of |(I, Q)_a - (I, Q)_b|: 0 when two images have the same colours."""
     diff = rgb_to_yiq(a)[:, :, 1:] - rgb_to_yiq(b)[:, :, 1:]
     return float(np.sqrt((diff**2).sum(axis=2)).mean())
-
-
-def check_mode(mode):
-    if mode is not None and mode not in MODES:
-        raise NSTError(f"--preserve-colors: unknown mode '{mode}': use {' or '.join(MODES)}")
-    return mode
 
 
 def prepare_content(content, mode):

@@ -88,9 +88,11 @@ class RunConfig:
 
     def effective_style_layers(self):
         """The style layers with their lambda: as given, or proportional to exp**i if that is set."""
-        if self.style_layer_weight_exp is None:
+        exp, n = self.style_layer_weight_exp, len(self.style_layers)
+        if exp is None:
             return self.style_layers
-        raw = [self.style_layer_weight_exp**i for i in range(len(self.style_layers))]
+        top = n - 1 if exp > 1 else 0  # divide by the largest power first: no overflow for any exp
+        raw = [exp ** (i - top) for i in range(n)]
         return tuple((name, w / sum(raw)) for (name, _), w in zip(self.style_layers, raw))
 
     def validate(self):
@@ -113,7 +115,9 @@ class RunConfig:
         return cls(**{name: _typed(name, value) for name, value in data.items()})
 
 
-DEFAULTS = RunConfig()
+def default(setting):
+    """A setting's default value, as declared (paths not yet made absolute)."""
+    return RunConfig.__dataclass_fields__[setting].default
 
 
 def _typed(name, value):
@@ -223,7 +227,7 @@ def _check_sizes(c):
 def _check_start(c):
     if not (_finite(c.noise_ratio) and 0.0 <= c.noise_ratio <= 1.0):
         raise NSTError(f"{{option}} must be between 0 and 1, got {c.noise_ratio}", "noise_ratio")
-    if c.init != "mix" and c.noise_ratio != DEFAULTS.noise_ratio:
+    if c.init != "mix" and c.noise_ratio != default("noise_ratio"):
         raise NSTError(f"{{option}} applies to the default start (noise + content) only, not to {c.init}",
                        "noise_ratio")
     if (c.init == "image") != bool(c.init_image):

@@ -38,9 +38,10 @@ def normalize_blend(blend, count):
         return [1.0 / count] * count if count > 1 else [1.0]
     blend = [float(w) for w in blend]
     if len(blend) != count:
-        raise NSTError(f"--style-blend: {len(blend)} weights for {count} style images")
-    if any(not w >= 0 for w in blend) or not sum(blend) > 0:
-        raise NSTError(f"--style-blend: weights must be zero or positive with a positive sum, got {blend}")
+        raise NSTError(f"{{option}}: {len(blend)} weights for {count} style images", "style_blend")
+    if any(not w >= 0 for w in blend) or not 0 < sum(blend) < float("inf"):
+        raise NSTError(f"{{option}}: weights must be zero or positive with a positive, finite sum, got {blend}",
+                       "style_blend")
     return [w / sum(blend) for w in blend]
 
 

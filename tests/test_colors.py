@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from nst import colors
-from nst.errors import NSTError
 
 
 def photo(seed, shape=(20, 30)):
@@ -70,5 +69,3 @@ def test_modes():
     assert colors.prepare_content(C, None) is C and colors.prepare_style(S, C, None) is S
     assert colors.output_transform(C, "histogram") is None
     np.testing.assert_array_equal(colors.output_transform(C, "luminance")(S), colors.recombine(S, C))
-    with pytest.raises(NSTError, match="--preserve-colors"):
-        colors.check_mode("sepia")

@@ -95,7 +95,7 @@ def test_normalize_blend(blend, count, want):
 
 
 @pytest.mark.parametrize("blend,count,fragment", [
-    ([1.0], 2, "1 weights for 2 style images"), ([1, -1], 2, "zero or positive"), ([0, 0], 2, "positive sum")])
+    ([1.0], 2, "1 weights for 2 style images"), ([1, -1], 2, "zero or positive"), ([0, 0], 2, "positive, finite sum"), ([1e308, 1e308], 2, "finite sum")])
 def test_bad_blend(blend, count, fragment):
     with pytest.raises(NSTError, match=fragment):
         normalize_blend(blend, count)
