@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="nst",
-    version="0.1.0",
+    version="0.2.0",
     description="Gatys et al. (2015) neural style transfer as an explicit tf.compat.v1 graph over VGG-19 (.mat)",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

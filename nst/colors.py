@@ -1,6 +1,6 @@
 """Keeping the content's colours (Gatys et al. 2016, "Preserving color in neural artistic style transfer").
 
-Two ways, each one option of ``nst.train --preserve-colors``:
+Two ways, each a value of ``nst train --preserve-colors``:
 
 - ``luminance``: the transfer runs on luminance only. C and S become their Y
   channel (YIQ; S's Y matched to C's mean and standard deviation) repeated in

@@ -1,4 +1,4 @@
-"""The costs of Gatys et al., written exactly as the seed's equations.
+"""The costs of Gatys et al., written exactly as the paper's equations.
 
     J_content = 1 / (4 nH nW nC) * sum (a_C - a_G)^2                     (1)
     Gram(A)   = A A^T,  A of shape (nC, nH*nW)
@@ -6,7 +6,7 @@
     J_style   = sum_l lambda^l J_style^l
     J         = alpha J_content + beta J_style
 
-Beyond the seed (each off unless asked for): eq. (1) at several layers with
+Beyond the paper (each off unless asked for): eq. (1) at several layers with
 weights, eq. (2) against a given Gram target (a style of another size, or a
 blend of styles; see ``nst.styles``), and a total-variation term
 ``J_tv`` added as ``tv_weight * J_tv``.

@@ -189,7 +189,7 @@ def reshape_and_normalize_image(image, mean_pixel=VGG_MEAN):
 
 
 def generate_noise_image(content_image, noise_ratio=0.6, seed=None):
-    """G = N * noise_ratio + C * (1 - noise_ratio), N ~ uniform(-20, 20) (the seed's init)."""
+    """G = N * noise_ratio + C * (1 - noise_ratio), N ~ uniform(-20, 20) (the paper's start, as in the course)."""
     rng = np.random.RandomState(seed)
     noise = rng.uniform(-NOISE_RANGE, NOISE_RANGE, np.shape(content_image)).astype(np.float32)
     return (noise * noise_ratio + np.asarray(content_image, np.float32) * (1 - noise_ratio)).astype(np.float32)

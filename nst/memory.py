@@ -11,7 +11,7 @@ from nst.errors import NSTError
 from nst.images import MIN_SIDE
 from nst.vgg import LAYER_ORDER, canonical_layer
 
-# Fitted to the peak RSS of 3-step runs of nst.train on the CPU: 0.82 GiB at 64x64, 1.10 GiB at
+# Fitted to the peak RSS of 3-step runs of nst train on the CPU: 0.82 GiB at 64x64, 1.10 GiB at
 # 300x400, 2.54 GiB at 768x1024, 7.25 GiB at 1536x2048 (up to conv5_1: 0.2 M, 38.8 M, 254 M and
 # 1016 M activations): 1.0 GiB + 6.6 bytes per activation, plus 10 % for safety.
 BASE_BYTES = 1.1 * 2**30  # TensorFlow runtime, the weights (held once), Python

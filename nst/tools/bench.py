@@ -104,7 +104,7 @@ def _nst_step(sess, weights, C, S):
     from nst.graph import build_graph
 
     graph = build_graph(sess, weights, C, S)
-    # exactly what nst.train's loop fetches each step: the step, G as it read it, the costs
+    # exactly what nst train's loop fetches each step: the step, G as it read it, the costs
     return graph.model, graph.train_step, [graph.train_step, graph.model["G"], graph.J, graph.J_content,
                                            graph.J_style]
 

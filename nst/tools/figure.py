@@ -1,6 +1,6 @@
 """The "C + S = G" picture of a run: ``python -m nst.figure RUN_DIR [OUT.png]``.
 
-Every run of ``nst.train`` keeps the content and style exactly as the network
+Every run of ``nst train`` keeps the content and style exactly as the network
 saw them (``content.png``, ``style.png``, after crop and resize) beside its
 ``final.png``; this lays the three out side by side with the operators between.
 """
@@ -52,7 +52,7 @@ def run_figure(run_dir, out, caption=None):
 
 def main(argv=None, prog=PROG):
     parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", help="an output directory of nst.train")
+    parser.add_argument("run_dir", help="an output folder of nst train")
     parser.add_argument("out", nargs="?", default=os.path.join("images", "c_plus_s_equals_g.png"))
     parser.add_argument("--caption", default=None)
     try:
