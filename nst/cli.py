@@ -9,17 +9,18 @@ stderr with exit code 2; Ctrl-C exits 130.
 """
 import argparse
 import os
+import signal
 import sys
 
 from nst import colors, images
 from nst.checkpoint import CHECKPOINT_FILE, read_checkpoint
 from nst.config import OPTIMIZERS, POOLINGS, RESUMABLE, RunConfig, default
 from nst.errors import NSTError, OneLineParser, report
+from nst.interrupt import exit_code
 from nst.inputs import START_KEYWORDS
 from nst.run import BEST_IMAGE, run_style_transfer
 
 PROG = "nst train"
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 FLAGS = {"init_image": "--init"}  # settings whose flag is not their name with dashes
 
 EXAMPLES = """examples:
@@ -89,6 +90,8 @@ def build_parser(prog=PROG):
     p.add_argument("--logdir", metavar="DIR", help="write TensorBoard curves and images there")
     p.add_argument("--vgg", metavar="PATH", help="VGG-19 .mat (default: $NST_VGG19, else "
                    "pretrained-model/imagenet-vgg-verydeep-19.mat)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder "
+                   "(its files are removed first; without this such a folder is refused)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -138,6 +141,8 @@ def parse(argv):
     """The configuration to run, and the checkpoint to continue from (``--resume``) or None."""
     given = settings_of(vars(build_parser().parse_args(argv)))
     folder = given.pop("resume", None)
+    if folder is not None and given.get("overwrite"):
+        raise NSTError("--resume continues the run in its folder, --overwrite replaces it: give one of them")
     if folder is None:
         return RunConfig(**given).validate(), None
     return resumed(folder, given)
@@ -181,9 +186,10 @@ def report_result(config, result):
         saved = result.saved[-1] if result.saved else "nothing"
         how = f"nst train --resume {config.output}" if config.optimizer == "adam" else \
             f"a new run with --init {saved} (L-BFGS runs do not resume)"
-        print(f"interrupted after {last.iteration} steps: saved {saved}, history.csv and checkpoint.npz in "
-              f"{config.output}; continue with: {how}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        name = signal.Signals(result.interrupted).name
+        print(f"interrupted ({name}) after {last.iteration} steps: saved {saved}, history.csv and checkpoint.npz "
+              f"in {config.output}; continue with: {how}", file=sys.stderr)
+        return 128 + result.interrupted
     print(f"final J={last.J:.6g} (J_content={last.J_content:.6g}, J_style={last.J_style:.6g}) "
           f"after {last.iteration} steps")
     if config.output:
@@ -204,6 +210,7 @@ def main(argv=None, prog=PROG):
         return report_result(config, run_style_transfer(config, checkpoint, say=say))
     except NSTError as exc:
         return report(prog, exc, flag)
-    except KeyboardInterrupt:  # before the first step or during the final save: nothing consistent to keep
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # before the first step, or a second signal: nothing consistent to keep
+        print(f"{prog}: interrupted ({exc.args[0] if exc.args else 'SIGINT'}) before anything could be saved",
+              file=sys.stderr)
+        return exit_code(exc)

@@ -26,7 +26,7 @@ POOLINGS = ("avg", "max")
 OPTIMIZERS = ("adam", "lbfgs")
 SEED_RANGE = (0, 2**32 - 1)  # what numpy's RandomState takes
 # Settings a resumed run may change: none of them changes a cost.
-RESUMABLE = ("iterations", "save_every", "quiet", "vgg", "logdir")
+RESUMABLE = ("iterations", "save_every", "quiet", "vgg", "logdir", "overwrite")
 PATHS = ("content", "init_image", "output", "logdir", "vgg")
 
 
@@ -59,8 +59,9 @@ class RunConfig:
     seed: Optional[int] = None  # seed of the noise
     save_every: int = 20
     logdir: Optional[str] = None  # TensorBoard logs
-    vgg: Optional[str] = None  # the VGG-19 .mat; None: $NST_VGG19, else pretrained-model/
+    vgg: Optional[str] = None  # the VGG-19 .mat; None: $NST_VGG19, else pretrained-model/, else the cache
     quiet: bool = False
+    overwrite: bool = False  # replace an earlier run in the output folder (its files removed first)
 
     def __post_init__(self):
         for name in PATHS:
@@ -162,6 +163,8 @@ def _finite(value):
 
 
 def _check_counts(c):
+    if c.output == "":
+        raise NSTError("{option} is empty: name a folder (None writes nothing)", "output")
     for name in ("iterations", "save_every"):
         if not getattr(c, name) >= 1:
             raise NSTError(f"{{option}} must be positive, got {getattr(c, name)}", name)

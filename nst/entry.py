@@ -8,6 +8,7 @@ import importlib
 import sys
 
 from nst import __version__
+from nst.interrupt import exit_code, raise_on_signals
 
 COMMANDS = {  # name -> (module with main(argv, prog), what it does)
     "train": ("nst.cli", "style transfer of one content image (the paper's algorithm)"),
@@ -19,13 +20,23 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
 
 
 def usage():
-    lines = [f"usage: nst COMMAND [options]   (nst COMMAND --help for its options)", "", "commands:"]
+    lines = ["usage: nst COMMAND [options]   (nst COMMAND --help for its options)", "", "commands:"]
     lines += [f"  {name:<10} {what}" for name, (_, what) in COMMANDS.items()]
     return "\n".join(lines + ["", "  --version  print the version"])
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run a subcommand; a stop signal at any moment ends it with one line, never a traceback."""
+    raise_on_signals()
+    try:
+        return _dispatch(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt as exc:  # during start-up (TensorFlow's import takes seconds) or a tool's work
+        name = exc.args[0] if exc.args else "SIGINT"
+        print(f"nst: interrupted ({name})", file=sys.stderr)
+        return exit_code(exc)
+
+
+def _dispatch(argv):
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         return 0 if argv else 2

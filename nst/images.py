@@ -201,14 +201,25 @@ def to_pixels(image, mean_pixel=VGG_MEAN):
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
 
 
+def file_mode():
+    """The permissions a new file gets under the process's umask (0644 under umask 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomic(path, data):
-    """Write bytes to ``path`` through a temp file + rename: a reader sees old or new, never half."""
+    """Write bytes to ``path`` through a temp file + rename: a reader sees old or new, never half.
+
+    The file gets the umask's permissions, not the private 0600 of a temporary file.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), file_mode())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

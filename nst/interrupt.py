@@ -1,35 +1,71 @@
-"""Ctrl-C as a request to stop after the current step, so the run can save a consistent state.
+"""Ctrl-C, SIGTERM and SIGHUP as a request to stop after the current step, so the run can save.
 
-A KeyboardInterrupt can land anywhere, even between a step and the line that
-records it; a flag checked between steps cannot. A second Ctrl-C interrupts at
-once, as usual.
+SIGTERM is what Slurm, Kubernetes, Ray and ``timeout`` send, SIGHUP what a
+closing terminal sends; all three are treated as Ctrl-C. While a run steps,
+:func:`stop_on_signals` turns them into a flag checked between steps (an
+exception could land between a step and the line that records it). Outside
+it, :func:`raise_on_signals` makes them raise :class:`Interrupted`, so the
+command line can end with one line and the signal's exit code (128 + its
+number) at any moment. A second signal during a run interrupts at once.
 """
 import contextlib
 import signal
 import threading
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived where nothing could be saved; ``signum`` says which."""
+
+    def __init__(self, signum=signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise(signum, frame):
+    raise Interrupted(signum)
+
+
+def raise_on_signals():
+    """From now on SIGTERM and SIGHUP raise :class:`Interrupted`, as SIGINT raises KeyboardInterrupt."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _raise)
+
+
+def exit_code(exc):
+    """128 + the signal's number: what shells report for a process a signal stopped."""
+    return 128 + getattr(exc, "signum", signal.SIGINT)
+
 
 class StopRequest:
-    """Set by SIGINT while :func:`stop_on_sigint` is active."""
+    """Set by a stop signal while :func:`stop_on_signals` is active."""
 
     def __init__(self):
-        self.requested = False
+        self.signum = None
+
+    @property
+    def requested(self):
+        return self.signum is not None
 
 
 @contextlib.contextmanager
-def stop_on_sigint():
-    """Yield a :class:`StopRequest`; Ctrl-C sets it instead of raising (main thread only)."""
+def stop_on_signals():
+    """Yield a :class:`StopRequest`; a stop signal sets it instead of raising (main thread only)."""
     stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signals only reach the main thread; nothing to install
         return
 
     def handler(signum, frame):
-        stop.requested = True
-        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C behaves as before
+        stop.signum = signum
+        for s, old in previous.items():  # a second signal acts as before: at once
+            signal.signal(s, old)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, old in previous.items():
+            signal.signal(s, old)

@@ -17,7 +17,6 @@ import hashlib
 import io
 import math
 import os
-import time
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -28,8 +27,9 @@ from nst.checkpoint import CHECKPOINT_FILE, Best, Checkpoint, write_checkpoint
 from nst.errors import NSTError
 from nst.graph import build_graph, new_session
 from nst.inputs import Inputs, initial_image, read_inputs, read_pictures, style_size, target_size
-from nst.interrupt import stop_on_sigint
+from nst.interrupt import Interrupted, stop_on_signals
 from nst.optimize import LBFGS, Adam
+from nst.outputs import RunFolder
 from nst.summaries import SummaryLog
 from nst.vgg import read_vgg_weights, resolve_weights_path
 
@@ -114,35 +114,6 @@ def prepare_output_dir(path):
         os.unlink(probe)
     except OSError as exc:
         raise NSTError(f"{path}: output directory is not writable ({exc.strerror or exc})") from None
-
-
-class Folder:
-    """The run's output folder: atomic writes, and one clear message when a write fails."""
-
-    def __init__(self, path):
-        self.path, self.images, self.iteration = path, [], 0
-
-    def write(self, name, data):
-        """Write ``data`` (bytes) as ``name``, atomically; return the path."""
-        path = os.path.join(self.path, name)
-        try:
-            images.write_atomic(path, data)
-        except OSError as exc:
-            raise NSTError(self.failure(path, exc)) from None
-        return path
-
-    def write_picture(self, name, pixels):
-        path = self.write(name, images.encode_image(pixels, name))
-        self.images.append(path)
-        return path
-
-    def failure(self, path, exc):
-        """What failed, when, and what is left on disk."""
-        if not os.path.isdir(self.path):
-            return (f"{self.path}: output directory vanished during the run (after {self.iteration} steps); "
-                    "nothing more can be saved")
-        kept = f"the last complete image is {self.images[-1]}" if self.images else "no image was saved yet"
-        return f"{path}: cannot write ({exc.strerror or exc}) after {self.iteration} steps; {kept}"
 
 
 class History:
@@ -260,7 +231,7 @@ class Result(NamedTuple):
     history: list  # Steps without images; row i holds the costs after i steps
     saved: list  # paths of the images written
     best: Optional[Best]
-    interrupted: bool = False  # stopped by Ctrl-C before the last step
+    interrupted: Optional[int] = None  # the signal (Ctrl-C's SIGINT, SIGTERM, SIGHUP) that stopped the run
     folder: Optional[str] = None
     color_distance: float = 0.0  # of the saved G to C: mean YIQ chroma distance, 0-255
 
@@ -286,16 +257,27 @@ def run_style_transfer(config, checkpoint=None, consumers=(), say=None):
                        "costs could not continue; start a new run instead")
     if say:
         say(start_lines(problem))
-    start = start_image(problem, checkpoint, say)
-    folder = Folder(config.output) if config.output else None
-    if folder:
-        _write_inputs(folder, problem)
-    sess = new_session()
+    folder = RunFolder(config.output).claim(_input_files(config), checkpoint is not None, config.overwrite) \
+        if config.output else None
     try:
-        graph = build_graph(sess, problem.weights, problem.C, problem.S, config.costs(), config.style_blend)
-        return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers)
+        start = start_image(problem, checkpoint, say)
+        if folder:
+            _write_inputs(folder, problem)
+        sess = new_session()
+        try:
+            graph = build_graph(sess, problem.weights, problem.C, problem.S, config.costs(), config.style_blend)
+            return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers)
+        finally:
+            sess.close()
     finally:
-        sess.close()
+        if folder:
+            folder.release()
+
+
+def _input_files(config):
+    """Every file the run reads, by setting: none of them may be written over."""
+    return {"content": config.content, "style": config.style, "init": config.init_image,
+            "vgg": resolve_weights_path(config.vgg)}
 
 
 def start_lines(problem):
@@ -329,10 +311,10 @@ def start_image(problem, checkpoint=None, say=None):
 def _quiet_run(optimizer):
     """How the half-size stage optimises: the run's optimizer, nothing saved; Ctrl-C aborts it."""
     def run(graph, G, iterations):
-        with stop_on_sigint() as stop:
+        with stop_on_signals() as stop:
             for step in OPTIMIZERS[optimizer](graph).steps(G, iterations):
                 if stop.requested:
-                    raise KeyboardInterrupt
+                    raise Interrupted(stop.signum)
         return step.image
 
     return run
@@ -358,7 +340,11 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra):
         if first >= c.iterations:
             raise NSTError(f"{{option}} {c.iterations}: the run already has {first} steps; ask for more to "
                            "continue", "iterations")
-        optimizer.restore(checkpoint.variables)
+        try:
+            optimizer.restore(checkpoint.variables)
+        except ValueError as exc:
+            raise NSTError(f"{os.path.join(c.output, CHECKPOINT_FILE)}: not a valid checkpoint for this run: "
+                           f"{exc}") from None
     consumers = [Pictures(folder, problem.picture), best, history]
     if folder:
         consumers.append(CheckpointWriter(folder, optimizer, history, best, c, fingerprint))
@@ -381,10 +367,10 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra):
 def _follow(steps, consumers, config, folder, history, picture):
     """Feed the steps to the consumers; save at the save points, at the end and on Ctrl-C.
 
-    Returns (the last step, whether Ctrl-C stopped the run).
+    Returns (the last step, the signal that stopped the run or None).
     """
     last = None
-    with stop_on_sigint() as stop:
+    with stop_on_signals() as stop:
         try:
             for step in steps:
                 if not math.isfinite(step.J):
@@ -394,13 +380,13 @@ def _follow(steps, consumers, config, folder, history, picture):
                 last = step
                 if stop.requested:
                     _save(consumers, step, folder, iteration_image_name(step.iteration))
-                    return step, True
+                    return step, stop.signum
                 if step.iteration % config.save_every == 0 and 0 < step.iteration < config.iterations:
                     _save(consumers, step, folder, iteration_image_name(step.iteration))
         finally:
             steps.close()  # an L-BFGS worker thread ends here
     _save(consumers, last, folder, FINAL_IMAGE, last=True)
-    return last, False
+    return last, None
 
 
 def _save(consumers, step, folder, name, last=False):

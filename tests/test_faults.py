@@ -77,7 +77,7 @@ def test_ctrl_c_saves_and_the_run_resumes_to_the_same_costs(tiny_vgg, tmp_path, 
                                lambda: (out / "checkpoint.npz").exists())  # what Ctrl-C in a terminal sends
     assert code == 130, err
     steps = len(read_history(out)) - 1
-    assert f"interrupted after {steps} steps" in err and f"--resume {out}" in err and "Traceback" not in err
+    assert f"interrupted (SIGINT) after {steps} steps" in err and f"--resume {out}" in err and "Traceback" not in err
     assert (out / f"iteration_{steps:04d}.png").exists()
     assert read_checkpoint(str(out / "checkpoint.npz")).steps == steps + 1  # the next update was applied
     assert cli.main(["--resume", str(out), "--iterations", str(steps + 3)]) == 0
@@ -168,5 +168,5 @@ def test_ctrl_c_stops_an_lbfgs_run_and_keeps_its_image(tiny_vgg, tmp_path, monke
                                 "100000"], lambda: (out / "checkpoint.npz").exists())
     assert code == 130, err
     steps = len(read_history(out)) - 1
-    assert f"interrupted after {steps} steps" in err and "--init" in err and "Traceback" not in err
+    assert f"interrupted (SIGINT) after {steps} steps" in err and "--init" in err and "Traceback" not in err
     assert (out / f"iteration_{steps:04d}.png").exists()

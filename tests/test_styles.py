@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from helpers import np_blended_style_cost, np_content, np_gram, np_tv
+from helpers import np_blended_style_cost, np_content, np_tv
 from numpy_vgg import forward
 from nst.errors import NSTError
 from nst.graph import CostSettings, build_graph, new_session
@@ -95,7 +95,8 @@ def test_normalize_blend(blend, count, want):
 
 
 @pytest.mark.parametrize("blend,count,fragment", [
-    ([1.0], 2, "1 weights for 2 style images"), ([1, -1], 2, "zero or positive"), ([0, 0], 2, "positive, finite sum"), ([1e308, 1e308], 2, "finite sum")])
+    ([1.0], 2, "1 weights for 2 style images"), ([1, -1], 2, "zero or positive"), ([0, 0], 2, "positive, finite sum"),
+    ([1e308, 1e308], 2, "finite sum")])
 def test_bad_blend(blend, count, fragment):
     with pytest.raises(NSTError, match=fragment):
         normalize_blend(blend, count)
