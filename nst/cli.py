@@ -11,14 +11,16 @@ import argparse
 import os
 import signal
 import sys
+from typing import NamedTuple, Optional
 
-from nst import colors, images
-from nst.checkpoint import CHECKPOINT_FILE, read_checkpoint
-from nst.config import OPTIMIZERS, POOLINGS, RESUMABLE, RunConfig, default
+from nst import __version__, colors, images
+from nst.checkpoint import CHECKPOINT_FILE, Checkpoint, read_checkpoint
+from nst.config import OPTIMIZERS, POOLINGS, RESUMABLE, RUN_FOLDER_SUFFIX, RunConfig, default
 from nst.errors import NSTError, OneLineParser, report
 from nst.interrupt import exit_code
 from nst.inputs import START_KEYWORDS
 from nst.run import BEST_IMAGE, run_style_transfer
+from nst.vgg import WEIGHTS_ENV, resolve_weights_path
 
 PROG = "nst train"
 FLAGS = {"init_image": "--init"}  # settings whose flag is not their name with dashes
@@ -51,8 +53,9 @@ def build_parser(prog=PROG):
                    f"(default: {default('style_scale'):g})")
     p.add_argument("--preserve-colors", choices=colors.MODES,
                    help="keep the content's colours: luminance-only transfer, or the style recoloured")
-    p.add_argument("--output", metavar="DIR",
-                   help=f"folder for the images and history.csv (default: {default('output')})")
+    p.add_argument("--output", metavar="PATH", help="an image file for the result (out.jpg: its format by "
+                   "its extension; the run's other files go to out.run/ beside it), or a folder for all of them "
+                   f"(default: {default('output')})")
     p.add_argument("--iterations", type=int, metavar="N",
                    help=f"Adam steps, or L-BFGS iterations (default: {default('iterations')})")
     p.add_argument("--learning-rate", type=float, metavar="X",
@@ -74,10 +77,10 @@ def build_parser(prog=PROG):
     p.add_argument("--style-layer-weight-exp", type=float, metavar="E",
                    help="style layer weights proportional to E**i, summing to 1 (default: off)")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--size", metavar="HxW", help="size of the generated image, inputs cropped to it "
-                      f"(default: {images.DEFAULT_SIZE[0]}x{images.DEFAULT_SIZE[1]})")
+    size.add_argument("--size", metavar="HxW", help="exact size of the generated image; the inputs are "
+                      "cropped to its aspect (the course: 300x400)")
     size.add_argument("--max-side", type=int, metavar="N", help="longer side of the generated image in px, "
-                      "the content's aspect kept")
+                      f"the content's aspect kept, nothing cut (default: {images.DEFAULT_MAX_SIDE})")
     p.add_argument("--pooling", choices=POOLINGS, help=f"pooling in VGG-19 (default: {default('pooling')})")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"adam (the course's) or lbfgs (the paper's) "
                    f"(default: {default('optimizer')})")
@@ -88,11 +91,19 @@ def build_parser(prog=PROG):
                    help=f"save the image and a checkpoint every N steps (default: {default('save_every')})")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     p.add_argument("--logdir", metavar="DIR", help="write TensorBoard curves and images there")
-    p.add_argument("--vgg", metavar="PATH", help="VGG-19 .mat (default: $NST_VGG19, else "
-                   "pretrained-model/imagenet-vgg-verydeep-19.mat)")
+    p.add_argument("--vgg", metavar="PATH", help="VGG-19 .mat (default: $NST_VGG19, else ./pretrained-model/, "
+                   "else the user cache; see nst download)")
+    fetch = p.add_mutually_exclusive_group()
+    fetch.add_argument("--download", action="store_const", const="always", dest="download",
+                       help="if no weights are found, download them (about 510 MB) into the user cache, unasked")
+    fetch.add_argument("--no-download", action="store_const", const="never", dest="download",
+                       help="never offer to download missing weights")
+    p.add_argument("--max-pixels", type=int, metavar="N", help="refuse input images of more pixels, from "
+                   f"their header, before decoding (default: {default('max_pixels'):,})")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder "
                    "(its files are removed first; without this such a folder is refused)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--version", action="version", version=f"nst {__version__}")
     return p
 
 
@@ -137,9 +148,21 @@ def settings_of(given):
     return out
 
 
+class Parsed(NamedTuple):
+    config: RunConfig
+    checkpoint: Optional[Checkpoint]  # to continue from (--resume), or None
+    download: str = "ask"  # missing weights: "ask" on a terminal, "always" or "never"
+
+
 def parse(argv):
-    """The configuration to run, and the checkpoint to continue from (``--resume``) or None."""
+    """The configuration to run, the checkpoint to continue from, and what to do if weights are missing."""
     given = settings_of(vars(build_parser().parse_args(argv)))
+    download = given.pop("download", "ask")
+    return Parsed(*configuration(given), download)
+
+
+def configuration(given):
+    """(config, checkpoint or None) from the settings given."""
     folder = given.pop("resume", None)
     if folder is not None and given.get("overwrite"):
         raise NSTError("--resume continues the run in its folder, --overwrite replaces it: give one of them")
@@ -153,10 +176,13 @@ def resumed(folder, given):
     folder = os.path.abspath(folder)
     checkpoint = read_checkpoint(os.path.join(folder, CHECKPOINT_FILE))
     stored = checkpoint.config
-    if given.get("output", folder) != folder and os.path.abspath(given["output"]) != folder:
-        raise NSTError(f"--output {given['output']} is not the folder being resumed ({folder})")
-    # a checkpoint never chooses where this run writes: the folder resumed, and logs only if asked
-    config = stored.replace(**{**given, "output": folder, "logdir": given.get("logdir")})
+    if "output" in given and RunConfig(output=given["output"]).output != folder:
+        raise NSTError(f"--output {given['output']} is not the run being resumed ({folder})")
+    # a checkpoint never chooses where this run writes: the folder resumed, the image that names it
+    # (out.jpg for out.run/), and logs only if asked
+    image = stored.output_image
+    image = image if image and os.path.splitext(image)[0] + RUN_FOLDER_SUFFIX == folder else None
+    config = stored.replace(**{**given, "output": folder, "output_image": image, "logdir": given.get("logdir")})
     for setting in given:
         if setting not in RESUMABLE + ("output",) and getattr(config, setting) != getattr(stored, setting):
             allowed = ", ".join(flag(s) for s in RESUMABLE)
@@ -193,7 +219,7 @@ def report_result(config, result):
     print(f"final J={last.J:.6g} (J_content={last.J_content:.6g}, J_style={last.J_style:.6g}) "
           f"after {last.iteration} steps")
     if config.output:
-        print(f"final image: {result.saved[-1]}\n"
+        print(f"final image: {config.output_image or result.saved[-1]}\n"
               f"best image: {os.path.join(config.output, BEST_IMAGE)} (J={result.best.J:.6g} after "
               f"{result.best.iteration} steps)")
     print(f"colour distance to the content: {result.color_distance:.2f} (mean YIQ chroma distance, 0-255)")
@@ -203,9 +229,31 @@ def report_result(config, result):
     return 0
 
 
+def ensure_weights(config, download):
+    """When no weights are found and none were named, download them: asked on a terminal, or as told."""
+    if config.vgg or os.environ.get(WEIGHTS_ENV) or download == "never":
+        return
+    path = resolve_weights_path(None)
+    if os.path.exists(path):
+        return
+    if download != "always":
+        if not sys.stdin.isatty():
+            return  # the one-line "not found" error follows, saying how to get them
+        try:
+            answer = input(f"VGG-19 weights not found; download them (about 510 MB) into {path}? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            return
+    from nst.tools.download import download as fetch  # the `nst download` tool, on demand
+
+    fetch(path, progress=not config.quiet)
+
+
 def main(argv=None, prog=PROG):
     try:
-        config, checkpoint = parse(sys.argv[1:] if argv is None else argv)
+        config, checkpoint, download = parse(sys.argv[1:] if argv is None else argv)
+        ensure_weights(config, download)
         say = None if config.quiet else (lambda text: print(text, file=sys.stderr))
         return report_result(config, run_style_transfer(config, checkpoint, say=say))
     except NSTError as exc:

@@ -18,7 +18,7 @@ from nst import colors
 from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS
 from nst.errors import NSTError
 from nst.graph import LEARNING_RATE, CostSettings
-from nst.images import MIN_SIDE
+from nst.images import DEFAULT_MAX_PIXELS, MIN_SIDE, is_image_path
 from nst.vgg import canonical_layers
 
 INITS = ("mix", "content", "noise", "style", "image")  # G's start; "mix" is the paper's noise + C
@@ -26,8 +26,9 @@ POOLINGS = ("avg", "max")
 OPTIMIZERS = ("adam", "lbfgs")
 SEED_RANGE = (0, 2**32 - 1)  # what numpy's RandomState takes
 # Settings a resumed run may change: none of them changes a cost.
-RESUMABLE = ("iterations", "save_every", "quiet", "vgg", "logdir", "overwrite")
-PATHS = ("content", "init_image", "output", "logdir", "vgg")
+RESUMABLE = ("iterations", "save_every", "quiet", "vgg", "logdir", "overwrite", "max_pixels")
+PATHS = ("content", "init_image", "output", "output_image", "logdir", "vgg")
+RUN_FOLDER_SUFFIX = ".run"  # --output out.jpg: the image there, the run's other files in out.run/
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class RunConfig:
     style_blend: Optional[Tuple[float, ...]] = None  # weights of several styles; None: equal
     style_scale: float = 1.0  # style images' size relative to G's
     preserve_colors: Optional[str] = None  # None, "luminance" or "histogram"
-    output: Optional[str] = "output"  # folder for the run's files; None: write nothing
+    output: Optional[str] = "output"  # folder for the run's files (an image name: see output_image); None: nothing
+    output_image: Optional[str] = None  # the final image, in the format of its extension; files beside it
     iterations: int = 200
     learning_rate: float = LEARNING_RATE
     alpha: float = ALPHA
@@ -51,8 +53,8 @@ class RunConfig:
     content_layers: Tuple[Tuple[str, float], ...] = ((CONTENT_LAYER, 1.0),)
     style_layers: Tuple[Tuple[str, float], ...] = tuple(STYLE_LAYERS)
     style_layer_weight_exp: Optional[float] = None  # lambda_i proportional to exp**i, summing to 1
-    size: Optional[Tuple[int, int]] = None  # (height, width) of G, cropped to; None: 300x400 or max_side
-    max_side: Optional[int] = None  # longer side of G, the content's aspect kept
+    size: Optional[Tuple[int, int]] = None  # (height, width) of G, inputs cropped to it; None: see max_side
+    max_side: Optional[int] = None  # longer side of G, the content's aspect kept; None: 400
     pooling: str = "avg"
     optimizer: str = "adam"
     coarse_to_fine: int = 0  # iterations at half size first
@@ -62,8 +64,12 @@ class RunConfig:
     vgg: Optional[str] = None  # the VGG-19 .mat; None: $NST_VGG19, else pretrained-model/, else the cache
     quiet: bool = False
     overwrite: bool = False  # replace an earlier run in the output folder (its files removed first)
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger input images are refused from their header, undecoded
 
     def __post_init__(self):
+        if self.output and is_image_path(self.output):  # a file was named: its run folder goes beside it
+            object.__setattr__(self, "output_image", self.output)
+            object.__setattr__(self, "output", os.path.splitext(self.output)[0] + RUN_FOLDER_SUFFIX)
         for name in PATHS:
             value = getattr(self, name)
             if value:
@@ -164,12 +170,16 @@ def _finite(value):
 
 def _check_counts(c):
     if c.output == "":
-        raise NSTError("{option} is empty: name a folder (None writes nothing)", "output")
+        raise NSTError("{option} is empty: name a folder or an image file (None writes nothing)", "output")
+    if c.output_image and not c.output:
+        raise NSTError("{option}: a final image needs a run folder beside it", "output")
     for name in ("iterations", "save_every"):
         if not getattr(c, name) >= 1:
             raise NSTError(f"{{option}} must be positive, got {getattr(c, name)}", name)
     if not c.coarse_to_fine >= 0:
         raise NSTError(f"{{option}} must be zero or positive, got {c.coarse_to_fine}", "coarse_to_fine")
+    if not c.max_pixels >= 1:
+        raise NSTError(f"{{option}} must be positive, got {c.max_pixels}", "max_pixels")
     if c.seed is not None and not SEED_RANGE[0] <= c.seed <= SEED_RANGE[1]:
         raise NSTError(f"{{option}} must be between 0 and 2**32 - 1, got {c.seed}", "seed")
 

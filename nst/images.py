@@ -19,6 +19,8 @@ from nst.errors import NSTError
 
 MIN_SIDE = 32  # below this the five poolings leave nothing of the image
 DEFAULT_SIZE = (300, 400)  # (height, width), as in the course
+DEFAULT_MAX_SIDE = 400  # the course's width: the longer side of G when no size is given
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # what a result can be saved as
 NOISE_RANGE = 20.0  # noise is uniform(-20, 20), as in the course
 VGG_MEAN = np.array([123.68, 116.779, 103.939], np.float32)  # RGB; the .mat file's value wins
 DEFAULT_MAX_PIXELS = 100_000_000  # checked from the header, before decoding
@@ -53,7 +55,7 @@ def _check_pixel_count(path, size, max_pixels):
     if width * height > max_pixels:
         raise NSTError(
             f"{path}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels), "
-            f"over the limit of {max_pixels / 1e6:g} megapixels"
+            f"over the limit of {max_pixels / 1e6:g} megapixels (raise {{option}} to read it)", "max_pixels"
         )
 
 
@@ -226,6 +228,11 @@ def write_atomic(path, data):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def is_image_path(path):
+    """Whether ``path`` names an image file by its extension (``out.jpg``), not a folder."""
+    return os.path.splitext(str(path))[1].lower() in IMAGE_EXTENSIONS
 
 
 def encode_image(pixels, path):

@@ -25,10 +25,11 @@ class Inputs(NamedTuple):
 
 
 def target_size(config, content_shape):
-    """G's (height, width): the configured size, the longer side, or the course's 300x400."""
-    if config.max_side:
-        return images.fit_max_side(content_shape, config.max_side)
-    return config.size or images.DEFAULT_SIZE
+    """G's (height, width): the configured size (cropped to), else the content's aspect with the
+    configured longer side, else with the course's width of 400 px as the longer side (nothing cut)."""
+    if config.size:
+        return config.size
+    return images.fit_max_side(content_shape, config.max_side or images.DEFAULT_MAX_SIDE)
 
 
 def style_size(size, scale):
@@ -40,19 +41,19 @@ def style_size(size, scale):
     return scaled
 
 
-def _start_picture(path):
+def _start_picture(path, max_pixels):
     try:
-        return images.load_image(path)
+        return images.load_image(path, max_pixels)
     except NSTError as exc:
         raise NSTError(f"{{option}}: {exc} (or start from {', '.join(START_KEYWORDS)})", "init") from None
 
 
 def read_pictures(config):
     """The files a run reads, as loaded: (content, styles, start picture or None, content name)."""
-    content, content_name = (images.load_image(config.content), config.content) if config.content \
-        else images.default_content_image()
-    styles = [images.load_image(path) for path in config.style]
-    start = _start_picture(config.init_image) if config.init == "image" else None
+    content, content_name = (images.load_image(config.content, config.max_pixels), config.content) \
+        if config.content else images.default_content_image()
+    styles = [images.load_image(path, config.max_pixels) for path in config.style]
+    start = _start_picture(config.init_image, config.max_pixels) if config.init == "image" else None
     return content, styles, start, content_name
 
 

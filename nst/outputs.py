@@ -39,14 +39,20 @@ def _identity(path):
 class RunFolder:
     """The output folder of one run."""
 
-    def __init__(self, path):
-        self.path, self.images, self.iteration, self.lock = path, [], 0, None
+    def __init__(self, path, result=None):
+        self.path, self.result, self.images, self.iteration, self.lock = path, result, [], 0, None
 
     def claim(self, inputs, resume=False, overwrite=False):
-        """Lock the folder and check it may be written; ``inputs`` maps each setting to its file(s)."""
+        """Lock the folder and check it may be written; ``inputs`` maps each setting to its file(s).
+
+        ``result``, the final image named outside the folder, is one of the run's files too.
+        """
         self._lock()
         try:
             self._check_inputs(inputs)
+            if self.result and os.path.lexists(self.result) and not (resume or overwrite):
+                raise NSTError(f"{self.result}: exists already; the run would write over it: resume its run or "
+                               "replace it ({option}), or name another output", ("resume", "overwrite"))
             earlier = run_files(self.path)
             if earlier and not resume:
                 if not overwrite:
@@ -90,12 +96,16 @@ class RunFolder:
     def _check_inputs(self, inputs):
         """Refuse when a file the run writes is one of its inputs (same file, through any name or link)."""
         ours = {_identity(os.path.join(self.path, name)): name for name in run_files(self.path)}
+        if self.result:
+            ours[_identity(self.result)] = f"the output {self.result}"
+        ours.pop(None, None)
         for setting, paths in inputs.items():
-            for path in [paths] if isinstance(paths, str) else paths:
+            for path in [paths] if isinstance(paths, str) or paths is None else paths:
                 name = ours.get(_identity(path)) if path else None
                 if name:
-                    raise NSTError(f"{path}: this input ({{option}}) is {name} in the output folder, which the run "
-                                   "writes; move it or choose another output folder", setting)
+                    where = name if name.startswith("the output") else f"{name} in the output folder"
+                    raise NSTError(f"{path}: this input ({{option}}) is {where}, which the run writes; move it or "
+                                   "choose another output", setting)
 
     def _remove_temporary_files(self):
         for name in os.listdir(self.path):
@@ -104,7 +114,7 @@ class RunFolder:
                 os.unlink(os.path.join(self.path, name))
 
     def write(self, name, data):
-        """Write ``data`` (bytes) as ``name``, atomically; return the path."""
+        """Write ``data`` (bytes) as ``name`` (in the folder, unless a path), atomically; return the path."""
         path = os.path.join(self.path, name)
         try:
             images.write_atomic(path, data)

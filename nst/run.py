@@ -155,7 +155,7 @@ class BestImage:
 
 
 class Pictures:
-    """G at the save points: iteration_NNNN.png, and final.png at the end."""
+    """G at the save points: iteration_NNNN.png, and final.png at the end (and the output image if named)."""
 
     def __init__(self, folder, picture):
         self.folder, self.picture = folder, picture
@@ -164,8 +164,12 @@ class Pictures:
         pass
 
     def save(self, step, name, last=False):
-        if self.folder:
-            self.folder.write_picture(name, self.picture(step.image))
+        if not self.folder:
+            return
+        pixels = self.picture(step.image)
+        self.folder.write_picture(name, pixels)
+        if last and self.folder.result:
+            self.folder.write_picture(self.folder.result, pixels)
 
 
 class CheckpointWriter:
@@ -257,8 +261,8 @@ def run_style_transfer(config, checkpoint=None, consumers=(), say=None):
                        "costs could not continue; start a new run instead")
     if say:
         say(start_lines(problem))
-    folder = RunFolder(config.output).claim(_input_files(config), checkpoint is not None, config.overwrite) \
-        if config.output else None
+    folder = RunFolder(config.output, config.output_image).claim(_input_files(config), checkpoint is not None,
+                                                                 config.overwrite) if config.output else None
     try:
         start = start_image(problem, checkpoint, say)
         if folder:

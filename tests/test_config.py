@@ -82,7 +82,7 @@ def test_unknown_layer_is_refused_when_made():
 
 def test_command_line_options_become_the_configuration(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    config, checkpoint = cli.parse(["--content", "c.png", "--style", "a.png", "b.png", "--style-blend", "3", "1",
+    config, checkpoint, _ = cli.parse(["--content", "c.png", "--style", "a.png", "b.png", "--style-blend", "3", "1",
                                     "--content-layer", "relu5_2", "--style-layers", "conv1_1,conv2_1",
                                     "--size", "64x96", "--init", "start.png", "--seed", "3"])
     assert checkpoint is None

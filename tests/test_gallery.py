@@ -17,7 +17,7 @@ def test_every_picture_is_a_valid_nst_train_command():
         assert row.name.isidentifier() and len(row.pictures) >= 2
         for picture in row.pictures:
             argv = gallery.common_options(args) + list(row.options) + list(picture.options)
-            config, checkpoint = cli.parse(argv)  # parsed and validated as nst train would
+            config, checkpoint, _ = cli.parse(argv)  # parsed and validated as nst train would
             assert checkpoint is None and config.iterations == args.iterations and config.seed == args.seed
             assert "".join(gallery.caption(row, picture).split()).startswith("".join(picture.options))
 

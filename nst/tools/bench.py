@@ -253,16 +253,20 @@ def main(argv=None, prog=PROG):
                         help="longer sides to measure (default: 256 512)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per variant (median taken)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    parser.add_argument("--vgg", default=None, help="VGG-19 .mat (default: $NST_VGG19, else pretrained-model/)")
-    parser.add_argument("--time-to-quality", metavar="PLOT", nargs="?", const="images/time_to_quality.png",
+    parser.add_argument("--quick", action="store_true", help="a first look in about a minute: 256 px only, "
+                        "3 timed steps after 1 warm-up step")
+    parser.add_argument("--vgg", default=None, help="VGG-19 .mat (default: found as nst train finds it)")
+    parser.add_argument("--time-to-quality", metavar="PLOT", nargs="?", const="time_to_quality.png",
                         help="instead: J against wall time for Adam, L-BFGS and coarse-to-fine L-BFGS, "
-                        "plotted to PLOT (default: images/time_to_quality.png)")
+                        "plotted to PLOT (default: time_to_quality.png in the current folder)")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     from nst.vgg import resolve_weights_path
 
     try:
         args = parser.parse_args(argv)
+        if args.quick:
+            args.sides, args.steps, args.warmup = [256], 3, 1
         vgg = resolve_weights_path(args.vgg)
         if args.time_to_quality:
             time_to_quality(vgg, args.time_to_quality)

@@ -53,7 +53,8 @@ def run_figure(run_dir, out, caption=None):
 def main(argv=None, prog=PROG):
     parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="an output folder of nst train")
-    parser.add_argument("out", nargs="?", default=os.path.join("images", "c_plus_s_equals_g.png"))
+    parser.add_argument("out", nargs="?", default="c_plus_s_equals_g.png",
+                        help="the picture to write (default: c_plus_s_equals_g.png in the current folder)")
     parser.add_argument("--caption", default=None)
     try:
         args = parser.parse_args(argv)

@@ -111,7 +111,8 @@ ROW_NAMES = tuple(row.name for row in ROWS)
 
 def build_parser(prog=PROG):
     p = OneLineParser(prog=prog, description="Remake the gallery of nst train settings, one PNG per row.")
-    p.add_argument("--out", default="images", help="folder for gallery_<row>.png (default: images)")
+    p.add_argument("--out", default="gallery", help="folder for gallery_<row>.png (default: gallery, in the "
+                   "current folder; the README's pictures are made with --out images)")
     p.add_argument("--only", action="append", choices=ROW_NAMES, metavar="ROW",
                    help=f"make only this row (repeatable): {', '.join(ROW_NAMES)}")
     size = p.add_mutually_exclusive_group()
@@ -192,7 +193,7 @@ def make_picture(argv, work):
     argv = style_file_options(argv, work)
     final = os.path.join(folder, FINAL_IMAGE)
     if not os.path.exists(final):
-        config, _ = cli.parse([*argv, "--output", folder])
+        config = cli.parse([*argv, "--output", folder]).config
         run_style_transfer(config)
     with open(os.path.join(folder, HISTORY_FILE)) as f:
         J = f.read().strip().splitlines()[-1].split(",")[1]
