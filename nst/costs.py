@@ -122,6 +122,27 @@ def compute_tv_cost(image):
     return tf.reduce_mean(tf.square(dy)) + tf.reduce_mean(tf.square(dx))
 
 
+def compute_tv_cost_jcjohnson(image):
+    """J_tv of jcjohnson/neural-style's TVLoss: half the sum of squared right and down differences.
+
+    Both differences are taken over the top-left (nH-1) x (nW-1) block, as its
+    ``x_diff = x[:-1, :-1] - x[:-1, 1:]`` and ``y_diff = x[:-1, :-1] - x[1:, :-1]``
+    (the last row has no right differences, the last column no down
+    differences); summed, not averaged, over positions and channels. TVLoss
+    itself only writes the gradient, ``strength * (x_diff + y_diff)`` at each
+    top-left position minus ``strength * x_diff`` / ``y_diff`` at its right /
+    down neighbour, which is the gradient of ``strength`` times this value.
+    """
+    corner = image[:, :-1, :-1, :]
+    x_diff = corner - image[:, :-1, 1:, :]
+    y_diff = corner - image[:, 1:, :-1, :]
+    return 0.5 * (tf.reduce_sum(tf.square(x_diff)) + tf.reduce_sum(tf.square(y_diff)))
+
+
+# The forms of J_tv, by the name a setting gives them; "mean" is the default.
+TV_COSTS = {"mean": compute_tv_cost, "jcjohnson": compute_tv_cost_jcjohnson}
+
+
 def total_cost(J_content, J_style, alpha=ALPHA, beta=BETA, J_tv=None, tv_weight=0.0):
     """J = alpha J_content + beta J_style (+ tv_weight J_tv, only when tv_weight is not 0)."""
     J = alpha * J_content + beta * J_style

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, compute_blended_content_cost
-from nst.costs import compute_style_cost, compute_tv_cost, total_cost
+from nst.costs import TV_COSTS, compute_style_cost, total_cost
+from nst.errors import NSTError
 from nst.styles import gram_targets
 from nst.tf1 import tf
 from nst.vgg import build_vgg, canonical_layers, deepest
@@ -35,8 +36,12 @@ class CostSettings:
     learning_rate: float = LEARNING_RATE
     pooling: str = "avg"
     tv_weight: float = 0.0  # weight of J_tv in J; 0 leaves it out of the graph
+    tv_form: str = "mean"  # which J_tv: a key of nst.costs.TV_COSTS
 
     def __post_init__(self):
+        if self.tv_form not in TV_COSTS:
+            raise NSTError(f"{{option}}: unknown value {self.tv_form!r}: use one of {', '.join(TV_COSTS)}",
+                           "tv_form")
         for name in ("content_layers", "style_layers"):
             object.__setattr__(self, name, canonical_layers(getattr(self, name)))
 
@@ -116,7 +121,7 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     grams = gram_targets(sess, model, styles, names, settings.pooling, style_blend)
     J_style = tf.identity(compute_style_cost(model, style_layers, style_grams=grams), name="J_style")
 
-    J_tv = tf.identity(compute_tv_cost(model["input"]), name="J_tv") if settings.tv_weight else None
+    J_tv = tf.identity(TV_COSTS[settings.tv_form](model["input"]), name="J_tv") if settings.tv_weight else None
     J = tf.identity(total_cost(J_content, J_style, settings.alpha, settings.beta, J_tv, settings.tv_weight),
                     name="J")
     optimizer = tf.train.AdamOptimizer(settings.learning_rate)

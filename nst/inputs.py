@@ -7,6 +7,8 @@ content mix unless the configuration names another start.
 """
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from nst import colors, images
 from nst.errors import NSTError
 
@@ -85,8 +87,25 @@ def network_inputs(loaded, size, scaled, mode, init, init_picture=None):
     return Inputs(colors.prepare_content(original, mode), prepared, original, start, content_name, style_names)
 
 
-def initial_image(init, C, start, mean_pixel, seed=None, noise_ratio=0.6):
-    """G's first value, normalised: the paper's noise + C mix ("mix") unless ``init`` says otherwise."""
+GAUSSIAN_STD = 0.001  # jcjohnson/neural-style's -init random: torch.randn(...):mul(0.001)
+
+
+def gaussian_noise_image(shape, std=GAUSSIAN_STD, seed=None):
+    """A normalised G of i.i.d. N(0, std^2) values: the mean pixel plus faint noise, whatever C is.
+
+    jcjohnson/neural-style's ``-init random``: std 0.001 on its mean-subtracted
+    pixel scale (0..256 there, 0..255 here); its BGR order does not change an i.i.d. draw.
+    """
+    return (np.random.RandomState(seed).standard_normal(shape) * std).astype(np.float32)
+
+
+def initial_image(init, C, start, mean_pixel, seed=None, noise_ratio=0.6, init_std=GAUSSIAN_STD):
+    """G's first value, normalised: the paper's noise + C mix ("mix") unless ``init`` says otherwise.
+
+    ``init_std`` is the standard deviation of the "gaussian" start, and used by it only.
+    """
+    if init == "gaussian":
+        return gaussian_noise_image(np.shape(C), init_std, seed)
     if init == "content":
         return C
     if init == "noise":
