@@ -77,7 +77,7 @@ def read_checkpoint(path):
         raise NSTError(f"{path}: not a readable checkpoint (damaged?): {exc}") from None
     try:
         return _checked(arrays)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, NSTError) as exc:  # NSTError: settings the run would refuse
         raise NSTError(f"{path}: not a valid checkpoint: {exc}") from None
 
 

@@ -13,9 +13,9 @@ import signal
 import sys
 from typing import NamedTuple, Optional
 
-from nst import __version__, colors, images
+from nst import __version__, colors, images, presets
 from nst.checkpoint import CHECKPOINT_FILE, Checkpoint, read_checkpoint
-from nst.config import OPTIMIZERS, POOLINGS, RESUMABLE, RUN_FOLDER_SUFFIX, RunConfig, default
+from nst.config import OPTIMIZERS, POOLINGS, RESUMABLE, RUN_FOLDER_SUFFIX, TV_FORMS, RunConfig, default
 from nst.errors import NSTError, OneLineParser, report
 from nst.interrupt import exit_code
 from nst.inputs import START_KEYWORDS
@@ -64,8 +64,15 @@ def build_parser(prog=PROG):
     p.add_argument("--beta", type=float, metavar="X", help=f"style weight (default: {default('beta'):g})")
     p.add_argument("--tv-weight", type=float, metavar="X", help="weight of the total-variation (smoothness) "
                    f"cost (default: {default('tv_weight'):g}, off)")
-    p.add_argument("--init", metavar="START", help="where the generated image starts: content, noise, style or "
-                   "an image PATH (default: noise * r + content * (1 - r))")
+    p.add_argument("--tv-form", choices=TV_FORMS, help="mean: mean squared neighbour differences (default); "
+                   "jcjohnson: half their sum, as jcjohnson/neural-style")
+    p.add_argument("--preset", choices=presets.names(), help="a whole set of settings that other options "
+                   "then change: " + "; ".join(presets.describe(n) for n in presets.names()))
+    p.add_argument("--init", metavar="START", help="where the generated image starts: mix (noise * r + "
+                   "content * (1 - r), the default), content, noise, style, gaussian (the mean pixel plus "
+                   "N(0, std^2)) or an image PATH")
+    p.add_argument("--init-std", type=float, metavar="X",
+                   help=f"std of the gaussian start (default: {default('init_std'):g})")
     p.add_argument("--noise-ratio", type=float, metavar="R",
                    help=f"r of the default start (default: {default('noise_ratio'):g})")
     content = p.add_mutually_exclusive_group()
@@ -162,12 +169,14 @@ def parse(argv):
 
 
 def configuration(given):
-    """(config, checkpoint or None) from the settings given."""
-    folder = given.pop("resume", None)
+    """(config, checkpoint or None) from the settings given: defaults, then the preset, then the options."""
+    folder, preset = given.pop("resume", None), given.pop("preset", None)
     if folder is not None and given.get("overwrite"):
         raise NSTError("--resume continues the run in its folder, --overwrite replaces it: give one of them")
+    if folder is not None and preset:
+        raise NSTError("--preset with --resume: a resumed run keeps the settings it was started with")
     if folder is None:
-        return RunConfig(**given).validate(), None
+        return RunConfig(**presets.merge(preset or "course", given)).validate(), None
     return resumed(folder, given)
 
 
@@ -245,9 +254,9 @@ def ensure_weights(config, download):
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             return
-    from nst.tools.download import download as fetch  # the `nst download` tool, on demand
+    from nst.tools import download  # the `nst download` tool, on demand
 
-    fetch(path, progress=not config.quiet)
+    download.download(path, download.URL, progress=not config.quiet)
 
 
 def main(argv=None, prog=PROG):

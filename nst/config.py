@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from nst import colors
-from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS
+from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, TV_COSTS
 from nst.errors import NSTError
 from nst.graph import LEARNING_RATE, CostSettings
-from nst.images import DEFAULT_MAX_PIXELS, MIN_SIDE, is_image_path
+from nst.images import DEFAULT_MAX_PIXELS, MAX_SIDE, MIN_SIDE, is_image_path
+from nst.inputs import GAUSSIAN_STD
 from nst.vgg import canonical_layers
 
-INITS = ("mix", "content", "noise", "style", "image")  # G's start; "mix" is the paper's noise + C
+INITS = ("mix", "content", "noise", "style", "gaussian", "image")  # G's start; "mix" is the paper's noise + C
 POOLINGS = ("avg", "max")
+TV_FORMS = tuple(TV_COSTS)
 OPTIMIZERS = ("adam", "lbfgs")
 SEED_RANGE = (0, 2**32 - 1)  # what numpy's RandomState takes
 # Settings a resumed run may change: none of them changes a cost.
@@ -47,9 +49,11 @@ class RunConfig:
     alpha: float = ALPHA
     beta: float = BETA
     tv_weight: float = 0.0
+    tv_form: str = "mean"  # J_tv's form: "mean" (the best-known TF implementation's) or "jcjohnson"
     init: str = "mix"  # one of INITS
     init_image: Optional[str] = None  # the picture G starts from when init is "image"
     noise_ratio: float = 0.6  # r of the "mix" start: G = noise * r + C * (1 - r)
+    init_std: float = GAUSSIAN_STD  # std of the "gaussian" start: the mean pixel plus N(0, std^2)
     content_layers: Tuple[Tuple[str, float], ...] = ((CONTENT_LAYER, 1.0),)
     style_layers: Tuple[Tuple[str, float], ...] = tuple(STYLE_LAYERS)
     style_layer_weight_exp: Optional[float] = None  # lambda_i proportional to exp**i, summing to 1
@@ -91,7 +95,7 @@ class RunConfig:
     def costs(self):
         """The objective's settings, layer names made canonical (raises for an unknown layer)."""
         return CostSettings(self.content_layers, self.effective_style_layers(), self.alpha, self.beta,
-                            self.learning_rate, self.pooling, self.tv_weight)
+                            self.learning_rate, self.pooling, self.tv_weight, self.tv_form)
 
     def effective_style_layers(self):
         """The style layers with their lambda: as given, or proportional to exp**i if that is set."""
@@ -212,7 +216,7 @@ def _check_shares(name, weights):
 
 
 def _check_choices(c):
-    for name, allowed in (("pooling", POOLINGS), ("optimizer", OPTIMIZERS), ("init", INITS),
+    for name, allowed in (("pooling", POOLINGS), ("optimizer", OPTIMIZERS), ("init", INITS), ("tv_form", TV_FORMS),
                           ("preserve_colors", (None,) + colors.MODES)):
         if getattr(c, name) not in allowed:
             shown = ", ".join(str(a) for a in allowed if a is not None)
@@ -235,6 +239,9 @@ def _check_sizes(c):
         raise NSTError("{option}: give the size of G or its longer side, not both", ("size", "max_side"))
     if c.max_side is not None and c.max_side < MIN_SIDE:
         raise NSTError(f"{{option}} must be at least {MIN_SIDE}, got {c.max_side}", "max_side")
+    for name, value in (("size", max(c.size or (0,))), ("max_side", c.max_side or 0)):
+        if value > MAX_SIDE:
+            raise NSTError(f"{{option}}: {value} px is over {MAX_SIDE} px", name)
 
 
 def _check_start(c):
@@ -243,6 +250,10 @@ def _check_start(c):
     if c.init != "mix" and c.noise_ratio != default("noise_ratio"):
         raise NSTError(f"{{option}} applies to the default start (noise + content) only, not to {c.init}",
                        "noise_ratio")
+    if not (_finite(c.init_std) and c.init_std > 0):
+        raise NSTError(f"{{option}} must be positive, got {c.init_std}", "init_std")
+    if c.init != "gaussian" and c.init_std != default("init_std"):
+        raise NSTError(f"{{option}} applies to the start 'gaussian' only, not to {c.init}", "init_std")
     if (c.init == "image") != bool(c.init_image):
         raise NSTError("{option}: an image to start from goes with the start 'image', and only with it",
                        ("init", "init_image"))

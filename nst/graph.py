@@ -16,7 +16,7 @@ from nst.costs import TV_COSTS, compute_style_cost, total_cost
 from nst.errors import NSTError
 from nst.styles import gram_targets
 from nst.tf1 import tf
-from nst.vgg import build_vgg, canonical_layers, deepest
+from nst.vgg import WEIGHTS_COLLECTION, build_vgg, canonical_layers, deepest
 
 LEARNING_RATE = 2.0  # Adam, as in the course
 
@@ -76,10 +76,15 @@ class StyleTransferGraph(NamedTuple):
     train_step: Any
     assign_input: Any  # callable(image): sets the input variable without growing the graph
     J_tv: Any = None  # only when settings.tv_weight is not 0
+    reset: Any = None  # initialises every variable but the weights: G and Adam's slots
 
     def initialize(self, generated_image):
-        """Reset Adam's slots (and reload the weights) and put G into the input variable."""
-        self.sess.run(tf.global_variables_initializer())
+        """Reset Adam's slots and put G into the input variable.
+
+        The weights stay as loaded: initialising them again would hold a second copy of them
+        for a moment, the peak memory of a whole run.
+        """
+        self.sess.run(self.reset)
         self.assign_input(generated_image)
 
     def image(self):
@@ -128,4 +133,6 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     # GATE_NONE: the default GATE_OP makes TF compute every gradient of each conv, the unused
     # filter gradients included (a third of a step); the gradient to the image is the same.
     train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=tf.train.Optimizer.GATE_NONE)
-    return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv)
+    weights = set(tf.get_collection(WEIGHTS_COLLECTION))
+    reset = tf.variables_initializer([v for v in tf.global_variables() if v not in weights], name="reset")
+    return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv, reset)

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 from nst.errors import NSTError
 
 MIN_SIDE = 32  # below this the five poolings leave nothing of the image
+MAX_SIDE = 65536  # beyond any memory; also keeps the size arithmetic in range
 DEFAULT_SIZE = (300, 400)  # (height, width), as in the course
 DEFAULT_MAX_SIDE = 400  # the course's width: the longer side of G when no size is given
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # what a result can be saved as
@@ -150,6 +151,8 @@ def parse_size(text):
 def check_size(size):
     if min(size) < MIN_SIDE:
         raise NSTError(f"size {size[0]}x{size[1]} is too small: each side must be at least {MIN_SIDE} px")
+    if max(size) > MAX_SIDE:
+        raise NSTError(f"size {size[0]}x{size[1]} is too large: each side must be at most {MAX_SIDE} px")
 
 
 def fit_max_side(shape, max_side):

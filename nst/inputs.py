@@ -12,7 +12,7 @@ import numpy as np
 from nst import colors, images
 from nst.errors import NSTError
 
-START_KEYWORDS = ("content", "noise", "style")  # starts that need no picture of their own
+START_KEYWORDS = ("mix", "content", "noise", "style", "gaussian")  # starts that need no picture of their own
 
 
 class Inputs(NamedTuple):
@@ -40,6 +40,9 @@ def style_size(size, scale):
     if min(scaled) < images.MIN_SIDE:
         raise NSTError(f"{{option}} {scale:g}: style images would be {scaled[0]}x{scaled[1]}, "
                        f"under {images.MIN_SIDE} px on a side", "style_scale")
+    if max(scaled) > images.MAX_SIDE:
+        raise NSTError(f"{{option}} {scale:g}: style images would be {scaled[0]:.3g} px high, over "
+                       f"{images.MAX_SIDE} px", "style_scale")
     return scaled
 
 

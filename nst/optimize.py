@@ -96,7 +96,7 @@ class Adam:
     def restore(self, variables):
         """Put saved values into the state; the variables must all be there, with their shapes."""
         sess = self.graph.sess
-        sess.run(tf.global_variables_initializer())
+        sess.run(self.graph.reset)
         for variable in self.state_variables():
             value = variables.get(variable.op.name)
             shape = tuple(variable.shape.as_list())

@@ -73,10 +73,6 @@ from nst.errors import NSTError
 # Output channels of the style layers, fixed by VGG-19's architecture (Simonyan & Zisserman, table 1).
 VGG19_CHANNELS = {"conv1_1": 64, "conv2_1": 128, "conv3_1": 256, "conv4_1": 512, "conv5_1": 512}
 
-# Settings the presets use that RunConfig does not have yet (see the wiring notes in the report):
-#   tv_form: str = "mean"     one of nst.costs.TV_COSTS ("mean", "jcjohnson")
-#   init_std: float = 0.001   the std of the "gaussian" start (a new value of init)
-NEW_SETTINGS = ("tv_form", "init_std")
 
 
 def mse_style_layers(channels=VGG19_CHANNELS, weight=1.0):
@@ -104,8 +100,8 @@ PRESETS = {
 }
 
 DESCRIPTIONS = {
-    "course": "the course's reproduction of Gatys et al. (the defaults): Adam, average pooling, 300x400, "
-              "noise + content start",
+    "course": "the course's reproduction of Gatys et al. (the defaults): Adam 200 steps, average pooling, "
+              "longer side 400, noise + content start",
     "jcjohnson": "jcjohnson/neural-style's defaults: content 5 at relu4_2, style 100 at relu1_1..relu5_1 "
                  "(Gram MSE), TV 1e-3, max pooling, L-BFGS 1000 iterations, 512 px, N(0, 0.001^2) start",
 }

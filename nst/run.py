@@ -301,7 +301,8 @@ def device_name():
 def start_image(problem, checkpoint=None, say=None):
     """G's first value: the configured start, refined at half size first with coarse_to_fine."""
     c = problem.config
-    G = initial_image(c.init, problem.C, problem.inputs.init, problem.weights.mean_pixel, c.seed, c.noise_ratio)
+    G = initial_image(c.init, problem.C, problem.inputs.init, problem.weights.mean_pixel, c.seed, c.noise_ratio,
+                      c.init_std)
     if c.coarse_to_fine and checkpoint is None:
         from nst.coarse import coarse_start
 

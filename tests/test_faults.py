@@ -99,7 +99,8 @@ def test_resume_refuses_what_would_change_the_costs(env, tmp_path, capsys):
     cases = [(["--resume", str(out), "--alpha", "3"], ["--alpha cannot change when resuming",
                                                        "the run has 10, the command gives 3", "--iterations"]),
              (["--resume", str(out), *env[:2], "--style", env[3]], ["--style cannot change", env[3]]),
-             (["--resume", str(out), "--output", str(tmp_path / "elsewhere")], ["--output", "not the folder"]),
+             (["--resume", str(out), "--output", str(tmp_path / "elsewhere")],
+              ["--output", "not the run being resumed"]),
              (["--resume", str(out)], ["--iterations 2", "already has 2 steps"]),
              (["--resume", str(tmp_path / "none")], ["no checkpoint to resume from"])]
     for args, fragments in cases:

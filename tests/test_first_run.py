@@ -11,6 +11,7 @@ from PIL import Image
 
 from helpers import ROOT, assert_one_line, photo, read_history
 from nst import cli
+from nst.images import encode_image
 from nst.tools import bench, download, gallery
 
 
@@ -68,8 +69,8 @@ def test_output_naming_an_image_writes_that_image_and_no_such_folder(tiny_vgg, t
     assert result.is_file() and Image.open(result).format == "JPEG"
     folder = tmp_path / "me_starry.run"
     assert sorted(os.listdir(tmp_path)) == ["me_starry.jpg", "me_starry.run"]
-    final = iio.imread(folder / "final.png").astype(float)
-    assert abs(iio.imread(result).astype(float) - final).mean() < 4  # the same picture, JPEG-compressed
+    as_jpeg = iio.imread(encode_image(iio.imread(folder / "final.png"), "x.jpg"))
+    assert abs(iio.imread(result).astype(int) - as_jpeg).max() <= 1  # the same picture, JPEG-encoded
     assert f"final image: {result}" in capsys.readouterr().out
     before = result.read_bytes()
     assert_one_line(cli.main(args), capsys.readouterr().err, str(result), "exists already")  # never replaced
@@ -103,3 +104,25 @@ def test_bench_quick_runs_on_a_fresh_install(tiny_vgg, capsys):
     assert bench.main(["--quick", "--vgg", tiny_vgg["new"][0]]) == 0
     out = capsys.readouterr().out
     assert "192x256" in out and "384x512" not in out and out.count("x limit") == 1
+
+
+def test_a_preset_sets_everything_and_options_given_win():
+    jc = cli.parse(["--preset", "jcjohnson"]).config
+    assert (jc.alpha, jc.beta, jc.tv_weight, jc.tv_form, jc.pooling, jc.optimizer, jc.iterations, jc.max_side,
+            jc.init, jc.init_std) == (20.0, 100.0, 1e-3, "jcjohnson", "max", "lbfgs", 1000, 512, "gaussian", 0.001)
+    assert [w for _, w in jc.style_layers] == [4 / 64**2, 4 / 128**2, 4 / 256**2, 4 / 512**2, 4 / 512**2]
+    mine = cli.parse(["--preset", "jcjohnson", "--iterations", "300", "--size", "300x400", "--init", "mix"]).config
+    assert (mine.iterations, mine.size, mine.max_side, mine.init, mine.init_std, mine.alpha) == \
+        (300, (300, 400), None, "mix", 0.001, 20.0)  # the preset's longer side and its start's std give way
+    assert cli.parse(["--preset", "course"]).config == cli.parse([]).config
+
+
+def test_a_preset_runs_and_cannot_be_changed_on_resume(tiny_vgg, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    out = tmp_path / "jc"
+    assert cli.main(["--preset", "jcjohnson", "--max-side", "48", "--iterations", "3", "--seed", "0",
+                     "--output", str(out), "--quiet"]) == 0
+    rows = read_history(out)
+    assert len(rows) >= 2 and float(rows[-1]["J"]) < float(rows[0]["J"])  # L-BFGS from the gaussian start
+    code = cli.main(["--resume", str(out), "--preset", "course"])
+    assert_one_line(code, capsys.readouterr().err, "--preset with --resume")

@@ -287,7 +287,6 @@ def test_a_fifo_or_folder_for_any_path_is_refused_without_blocking(env, tmp_path
     (["--content-layers", "conv4_2:inf"], "--content-layers: weights must be zero or positive"),
     (["--style-blend", "1e308", "1e308", "--style", "x.png", "y.png"], "--style-blend: weights must be zero"),
     (["--noise-ratio", "nan"], "--noise-ratio must be between 0 and 1"),
-    (["--max-side", "5"], "--max-side must be at least 32"),
     (["--resume", "out", "--overwrite"], "give one of them"),
 ])
 def test_numbers_out_of_range_are_refused_before_anything_is_written(bad_input, args, fragment):

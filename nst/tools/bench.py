@@ -94,25 +94,32 @@ def _problem(size, weights):
 
 
 def _baseline_step(sess, weights, C, S):
+    """The course's graph: (model, how to set G, what a step fetches), initialised as the course does."""
     from nst.reference import course_graph
+    from nst.tf1 import tf
 
     model, _, train_step = course_graph(sess, weights, C, S)
-    return model, train_step, [train_step]
+
+    def initialize(G):
+        sess.run(tf.global_variables_initializer())
+        sess.run(model["input"].assign(G))
+
+    return model, initialize, [train_step]
 
 
 def _nst_step(sess, weights, C, S):
+    """nst's graph, initialised as nst train does; a step fetches what its loop fetches."""
     from nst.graph import build_graph
 
     graph = build_graph(sess, weights, C, S)
     # exactly what nst train's loop fetches each step: the step, G as it read it, the costs
-    return graph.model, graph.train_step, [graph.train_step, graph.model["G"], graph.J, graph.J_content,
+    return graph.model, graph.initialize, [graph.train_step, graph.model["G"], graph.J, graph.J_content,
                                            graph.J_style]
 
 
 def worker(variant, size, steps, warmup, vgg):
     """Run one variant at one size in this process; return its figures as a dict."""
     from nst.graph import new_session
-    from nst.tf1 import tf
     from nst.vgg import read_vgg_weights
 
     weights = read_vgg_weights(vgg)
@@ -120,9 +127,8 @@ def worker(variant, size, steps, warmup, vgg):
     sess = new_session()
     build = _baseline_step if variant == "baseline" else _nst_step
     start = time.perf_counter()
-    model, _, fetches = build(sess, weights, C, S)
-    sess.run(tf.global_variables_initializer())
-    sess.run(model["input"].assign(G))
+    model, initialize, fetches = build(sess, weights, C, S)
+    initialize(G)
     build_s = time.perf_counter() - start
     times = [_timed(lambda: sess.run(fetches)) for _ in range(warmup + steps)][warmup:]
     sess.close()

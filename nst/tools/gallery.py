@@ -99,6 +99,15 @@ ROWS = (
         Picture(("--tv-weight", "1e6"), "1e6: fewer speckles"),
         Picture(("--tv-weight", "1e7"), "1e7: smooth, flatter"),
     )),
+    Row("presets", "Presets: whole sets of settings", (
+        Picture((), "course (default): Adam, the course's weights"),
+        Picture(("--preset", "jcjohnson"), "jcjohnson/neural-style's objective, L-BFGS"),
+    )),
+    Row("examples", "The README's three commands: a content photo and a painting", (
+        Picture(("--style", "{stripes}"), "--output me_starry.jpg"),
+        Picture(("--style", "{stripes}", "--preserve-colors", "luminance"), "the content's colours kept"),
+        Picture(("--style", "{stripes}", "--preset", "jcjohnson"), "jcjohnson's look"),
+    )),
     Row("layer_weights", "Content layer blend and style layer weights", (
         Picture((), "conv4_2; style layers at 0.2 (default)"),
         Picture(("--content-layers", "conv4_2:0.5,conv5_2:0.5"), "content at conv4_2 and conv5_2"),
