@@ -4,6 +4,7 @@ setup(
     name="nst",
     version="0.2.0",
     description="Gatys et al. (2015) neural style transfer as an explicit tf.compat.v1 graph over VGG-19 (.mat)",
+    license="Apache-2.0",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["nst", "nst.*"]),
@@ -19,6 +20,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7,<10", "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8"],
+        "notebook": ["notebook>=7,<8", "ipykernel>=6.20,<8"],  # Jupyter, to open notebooks/
     },
     entry_points={"console_scripts": ["nst=nst.entry:main", "nst-train=nst.entry:train_main",
                                     "nst-download=nst.entry:download_main"]},

@@ -83,8 +83,8 @@ def test_one_copy_of_the_weights_for_all_style_sizes(tiny_vgg, session):
     build_graph(session, read_vgg_weights(path), picture((32, 48), 0), styles)
     shape = list(convs["conv1_1"][0].shape)
     sources = [op.type for op in session.graph.get_operations() if op.type in ("Const", "Placeholder",
-               "PyFuncStateless") and op.outputs[0].shape.as_list() == shape]
-    assert sources == ["PyFuncStateless"]  # one variable, filled once from the array, shared by every branch
+               "PyFunc") and op.outputs[0].shape.as_list() == shape]
+    assert sources == ["PyFunc"]  # one variable, filled once from the array, shared by every branch
     assert [v.op.name for v in tf.global_variables()].count("conv1_1/filters") == 1
 
 

@@ -235,6 +235,7 @@ CHECKPOINT_CASES = [
     ({}, {"history": np.zeros((0, 6))}, "history has shape (0, 6)"),
     ({}, {"var0": np.full((1, 32, 48, 3), np.nan, np.float32)}, "is not an array of finite numbers"),
     ({}, {"var0": np.array(["text"])}, "is not an array of finite numbers"),
+    ({}, {"var2": np.zeros((1, 16, 16, 3), np.float32)}, "input (1, 32, 48, 3) is of shape (1, 16, 16, 3)"),
 ]
 
 
@@ -288,6 +289,10 @@ def test_a_fifo_or_folder_for_any_path_is_refused_without_blocking(env, tmp_path
     (["--style-blend", "1e308", "1e308", "--style", "x.png", "y.png"], "--style-blend: weights must be zero"),
     (["--noise-ratio", "nan"], "--noise-ratio must be between 0 and 1"),
     (["--resume", "out", "--overwrite"], "give one of them"),
+    (["--size", "70000x300"], "--size: size 70000x300 is too large: each side must be at most 65536 px"),
+    (["--max-pixels", "0"], "--max-pixels must be positive, got 0"),
+    (["--init", "noise", "--init-std", "0.5"], "--init-std applies to the start 'gaussian' only"),
+    (["--content", "/dev/zero"], "/dev/zero: not a regular file (a device)"),
 ])
 def test_numbers_out_of_range_are_refused_before_anything_is_written(bad_input, args, fragment):
     assert_one_line(*bad_input(*args), fragment)
