@@ -26,7 +26,7 @@ PROG = "nst train"
 FLAGS = {"init_image": "--init"}  # settings whose flag is not their name with dashes
 
 EXAMPLES = """examples:
-  nst train                                    the course's run on the default images, into output/
+  nst train                                    the default images with the assignment's settings, into output/
   nst train --content me.jpg --style starry.jpg --max-side 512 --seed 0
   nst train --content me.jpg --style a.jpg b.jpg --style-blend 0.7 0.3 --preserve-colors luminance
   nst train --optimizer lbfgs --iterations 100    the paper's optimizer, about 3x faster to the same J
@@ -85,11 +85,11 @@ def build_parser(prog=PROG):
                    help="style layer weights proportional to E**i, summing to 1 (default: off)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--size", metavar="HxW", help="exact size of the generated image; the inputs are "
-                      "cropped to its aspect (the course: 300x400)")
+                      "cropped to its aspect (the assignment used 300x400)")
     size.add_argument("--max-side", type=int, metavar="N", help="longer side of the generated image in px, "
                       f"the content's aspect kept, nothing cut (default: {images.DEFAULT_MAX_SIDE})")
     p.add_argument("--pooling", choices=POOLINGS, help=f"pooling in VGG-19 (default: {default('pooling')})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"adam (the course's) or lbfgs (the paper's) "
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"adam (as the assignment) or lbfgs (as Gatys et al.'s own code) "
                    f"(default: {default('optimizer')})")
     p.add_argument("--coarse-to-fine", type=int, metavar="N",
                    help="first run N iterations at half size, then refine (default: 0, off)")

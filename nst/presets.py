@@ -100,8 +100,8 @@ PRESETS = {
 }
 
 DESCRIPTIONS = {
-    "course": "the course's reproduction of Gatys et al. (the defaults): Adam 200 steps, average pooling, "
-              "longer side 400, noise + content start",
+    "course": "the settings of the deep-learning course assignment this package reproduces (the defaults): "
+              "Adam 200 steps, average pooling, longer side 400, noise + content start",
     "jcjohnson": "jcjohnson/neural-style's defaults: content 5 at relu4_2, style 100 at relu1_1..relu5_1 "
                  "(Gram MSE), TV 1e-3, max pooling, L-BFGS 1000 iterations, 512 px, N(0, 0.001^2) start",
 }

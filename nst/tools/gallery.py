@@ -202,7 +202,7 @@ def make_picture(argv, work):
     argv = style_file_options(argv, work)
     final = os.path.join(folder, FINAL_IMAGE)
     if not os.path.exists(final):
-        config = cli.parse([*argv, "--output", folder]).config
+        config = cli.parse([*argv, "--output", folder, "--overwrite"]).config  # a run cut short is redone
         run_style_transfer(config)
     with open(os.path.join(folder, HISTORY_FILE)) as f:
         J = f.read().strip().splitlines()[-1].split(",")[1]
