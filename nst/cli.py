@@ -89,8 +89,8 @@ def build_parser(prog=PROG):
     size.add_argument("--max-side", type=int, metavar="N", help="longer side of the generated image in px, "
                       f"the content's aspect kept, nothing cut (default: {images.DEFAULT_MAX_SIDE})")
     p.add_argument("--pooling", choices=POOLINGS, help=f"pooling in VGG-19 (default: {default('pooling')})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"adam (as the assignment) or lbfgs (as Gatys et al.'s own code) "
-                   f"(default: {default('optimizer')})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (as the assignment) or lbfgs (as Gatys et "
+                   f"al.'s own code) (default: {default('optimizer')})")
     p.add_argument("--coarse-to-fine", type=int, metavar="N",
                    help="first run N iterations at half size, then refine (default: 0, off)")
     p.add_argument("--seed", type=int, metavar="N", help="random seed of the noise: same seed, same costs")
@@ -233,7 +233,8 @@ def report_result(config, result):
               f"{result.best.iteration} steps)")
     print(f"colour distance to the content: {result.color_distance:.2f} (mean YIQ chroma distance, 0-255)")
     if config.output:
-        print(f"also wrote {len(result.saved) - 1} intermediate images, the inputs as the network saw them, "
+        steps = sum(os.path.basename(path).startswith("iteration_") for path in result.saved)
+        print(f"also wrote {steps} intermediate images, the inputs as the network saw them, "
               f"history.csv and checkpoint.npz in {config.output}")
     return 0
 

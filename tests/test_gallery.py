@@ -18,7 +18,9 @@ def test_every_picture_is_a_valid_nst_train_command():
         for picture in row.pictures:
             argv = gallery.common_options(args) + list(row.options) + list(picture.options)
             config, checkpoint, _ = cli.parse(argv)  # parsed and validated as nst train would
-            assert checkpoint is None and config.iterations == args.iterations and config.seed == args.seed
+            own = list(picture.options)
+            iterations = int(own[own.index("--iterations") + 1]) if "--iterations" in own else args.iterations
+            assert checkpoint is None and config.iterations == iterations and config.seed == args.seed
             assert "".join(gallery.caption(row, picture).split()).startswith("".join(picture.options))
 
 

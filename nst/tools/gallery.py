@@ -101,12 +101,14 @@ ROWS = (
     )),
     Row("presets", "Presets: whole sets of settings", (
         Picture((), "course (default): Adam, the course's weights"),
-        Picture(("--preset", "jcjohnson"), "jcjohnson/neural-style's objective, L-BFGS"),
+        Picture(("--preset", "jcjohnson", "--iterations", "1000"),
+                "jcjohnson/neural-style's objective, its 1000 L-BFGS iterations: C emerges late"),
     )),
     Row("examples", "The README's three commands: a content photo and a painting", (
         Picture(("--style", "{stripes}"), "--output me_starry.jpg"),
         Picture(("--style", "{stripes}", "--preserve-colors", "luminance"), "the content's colours kept"),
-        Picture(("--style", "{stripes}", "--preset", "jcjohnson"), "jcjohnson's look"),
+        Picture(("--style", "{stripes}", "--preset", "jcjohnson", "--iterations", "1000"),
+                "jcjohnson preset: a faint face at this size"),
     )),
     Row("layer_weights", "Content layer blend and style layer weights", (
         Picture((), "conv4_2; style layers at 0.2 (default)"),
