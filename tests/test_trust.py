@@ -192,7 +192,7 @@ def test_sigterm_and_sighup_save_like_ctrl_c_and_the_run_resumes(env, tmp_path, 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_start_up_is_one_line(tiny_vgg, tmp_path, signum):
     """Sent while TensorFlow is still being imported: nothing to save, no traceback."""
-    process = subprocess.Popen([sys.executable, "-m", "nst", "train", "--output", str(tmp_path / "o")],
+    process = subprocess.Popen([sys.executable, "-m", "nst", "train", "--output", str(tmp_path / "o"), "--quiet"],
                                stderr=subprocess.PIPE, text=True, env=subprocess_env(NST_VGG19=tiny_vgg["new"][0]),
                                cwd=ROOT)
     timer = threading.Timer(1.5, process.send_signal, [signum])  # the interpreter is up, TF is loading
