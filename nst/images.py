@@ -19,7 +19,6 @@ from nst.errors import NSTError
 
 MIN_SIDE = 32  # below this the five poolings leave nothing of the image
 MAX_SIDE = 65536  # beyond any memory; also keeps the size arithmetic in range
-DEFAULT_SIZE = (300, 400)  # (height, width), as in the course
 DEFAULT_MAX_SIDE = 400  # the course's width: the longer side of G when no size is given
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # what a result can be saved as
 NOISE_RANGE = 20.0  # noise is uniform(-20, 20), as in the course

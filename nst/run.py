@@ -239,10 +239,6 @@ class Result(NamedTuple):
     folder: Optional[str] = None
     color_distance: float = 0.0  # of the saved G to C: mean YIQ chroma distance, 0-255
 
-    @property
-    def steps(self):
-        return self.history[-1].iteration
-
 
 class Diverged(NSTError):
     """J stopped being finite; the message says what to lower and where the last good image is."""
