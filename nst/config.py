@@ -20,6 +20,7 @@ from nst.errors import NSTError
 from nst.graph import LEARNING_RATE, CostSettings
 from nst.images import DEFAULT_MAX_PIXELS, MAX_SIDE, MIN_SIDE, is_image_path
 from nst.inputs import GAUSSIAN_STD
+from nst.styles import normalize_blend
 from nst.vgg import canonical_layers
 
 INITS = ("mix", "content", "noise", "style", "gaussian", "image")  # G's start; "mix" is the paper's noise + C
@@ -200,11 +201,7 @@ def _check_weights(c):
     exp = c.style_layer_weight_exp
     if exp is not None and not (_finite(exp) and exp > 0):
         raise NSTError(f"{{option}} must be positive, got {exp}", "style_layer_weight_exp")
-    if c.style_blend is not None:
-        if len(c.style_blend) != max(1, len(c.style)):
-            raise NSTError(f"{{option}}: {len(c.style_blend)} weights for {max(1, len(c.style))} style images",
-                           "style_blend")
-        _check_shares("style_blend", c.style_blend)
+    normalize_blend(c.style_blend, max(1, len(c.style)))  # the graph's own check: count, signs, sum
 
 
 def _check_shares(name, weights):

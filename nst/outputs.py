@@ -28,6 +28,20 @@ def run_files(path):
     return sorted(name for name in os.listdir(path) if RUN_FILES.fullmatch(name))
 
 
+def prepare_output_dir(path):
+    """Create the output folder and prove it is writable, before any work is done."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise NSTError(f"{path}: output path exists and is not a directory")
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".nst-write-test")
+        with open(probe, "wb"):
+            pass
+        os.unlink(probe)
+    except OSError as exc:
+        raise NSTError(f"{path}: output directory is not writable ({exc.strerror or exc})") from None
+
+
 def _identity(path):
     try:
         info = os.stat(path)

@@ -29,7 +29,7 @@ from nst.graph import build_graph, new_session
 from nst.inputs import Inputs, initial_image, read_inputs, read_pictures, style_size, target_size
 from nst.interrupt import Interrupted, stop_on_signals
 from nst.optimize import LBFGS, Adam
-from nst.outputs import RunFolder
+from nst.outputs import RunFolder, prepare_output_dir
 from nst.summaries import SummaryLog
 from nst.vgg import read_vgg_weights, resolve_weights_path
 
@@ -100,20 +100,6 @@ def prepare(config):
     C = images.reshape_and_normalize_image(inputs.content, mean)
     S = [images.reshape_and_normalize_image(s, mean) for s in inputs.styles]
     return Problem(config, weights, inputs, C, S)
-
-
-def prepare_output_dir(path):
-    """Create the output folder and prove it is writable, before any work is done."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise NSTError(f"{path}: output path exists and is not a directory")
-    try:
-        os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, ".nst-write-test")
-        with open(probe, "wb"):
-            pass
-        os.unlink(probe)
-    except OSError as exc:
-        raise NSTError(f"{path}: output directory is not writable ({exc.strerror or exc})") from None
 
 
 class History:

@@ -77,16 +77,6 @@ def _weights_folders():
     return [(DEFAULT_WEIGHTS, "current folder"), (cached_weights_path(), "user cache")]
 
 
-def weights_search_paths(flag=None):
-    """Where the weights are looked for, in order, as (path, label) pairs, so messages can list them.
-
-    A path given as argument or in $NST_VGG19 comes first (and is taken as it
-    is); the two folders after it count only if the file is there.
-    """
-    given = [(flag, "given path"), (os.environ.get(WEIGHTS_ENV), "$" + WEIGHTS_ENV)]
-    return [(path, label) for path, label in given if path] + _weights_folders()
-
-
 def resolve_weights_path(flag=None):
     """The weights to read: ``flag``, else $NST_VGG19, else the first folder that has them.
 

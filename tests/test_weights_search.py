@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from nst.vgg import cache_dir, read_vgg_weights, resolve_weights_path, weights_not_found, weights_search_paths
+from nst.vgg import cache_dir, read_vgg_weights, resolve_weights_path, weights_not_found
 
 NAME = "imagenet-vgg-verydeep-19.mat"
 
@@ -33,16 +33,6 @@ def test_search_order(places, monkeypatch):
     monkeypatch.setenv("NST_VGG19", "/env.mat")  # given paths are taken even when missing
     assert resolve_weights_path() == "/env.mat"
     assert resolve_weights_path("/flag.mat") == "/flag.mat"
-
-
-def test_search_paths_are_listed_in_order_with_labels(places, monkeypatch):
-    local, cached = places
-    assert [(os.path.abspath(p), label) for p, label in weights_search_paths()] == [
-        (str(local), "current folder"), (str(cached), "user cache")]
-    monkeypatch.setenv("NST_VGG19", "/env.mat")
-    assert [label for _, label in weights_search_paths("/flag.mat")] == [
-        "given path", "$NST_VGG19", "current folder", "user cache"]
-    assert weights_search_paths("/flag.mat")[:2] == [("/flag.mat", "given path"), ("/env.mat", "$NST_VGG19")]
 
 
 def test_cache_found_from_another_working_folder(places, tmp_path, monkeypatch, tiny_vgg):

@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 from nst import cli
 from nst.errors import NSTError, OneLineParser, report
 from nst.images import default_style_image, load_image, reshape_and_normalize_image, save_image, write_atomic
-from nst.run import FINAL_IMAGE, HISTORY_FILE, prepare_output_dir, run_style_transfer
+from nst.outputs import prepare_output_dir
+from nst.run import FINAL_IMAGE, HISTORY_FILE, run_style_transfer
 from nst.tools.figure import png_bytes
 
 PROG = "nst gallery"
