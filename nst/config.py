@@ -21,7 +21,7 @@ from nst.graph import LEARNING_RATE, CostSettings
 from nst.images import DEFAULT_MAX_PIXELS, MAX_SIDE, MIN_SIDE, is_image_path
 from nst.inputs import GAUSSIAN_STD
 from nst.styles import normalize_blend
-from nst.vgg import canonical_layers
+from nst.vgg import PRECISIONS, canonical_layers
 
 INITS = ("mix", "content", "noise", "style", "gaussian", "image")  # G's start; "mix" is the paper's noise + C
 POOLINGS = ("avg", "max")
@@ -61,6 +61,7 @@ class RunConfig:
     size: Optional[Tuple[int, int]] = None  # (height, width) of G, inputs cropped to it; None: see max_side
     max_side: Optional[int] = None  # longer side of G, the content's aspect kept; None: 400
     pooling: str = "avg"
+    precision: str = "fp32"  # the network's dtype: fp32 (the paper's), or bf16 (faster where the CPU has it)
     optimizer: str = "adam"
     coarse_to_fine: int = 0  # iterations at half size first
     seed: Optional[int] = None  # seed of the noise
@@ -96,7 +97,7 @@ class RunConfig:
     def costs(self):
         """The objective's settings, layer names made canonical (raises for an unknown layer)."""
         return CostSettings(self.content_layers, self.effective_style_layers(), self.alpha, self.beta,
-                            self.learning_rate, self.pooling, self.tv_weight, self.tv_form)
+                            self.learning_rate, self.pooling, self.tv_weight, self.tv_form, self.precision)
 
     def effective_style_layers(self):
         """The style layers with their lambda: as given, or proportional to exp**i if that is set."""
@@ -213,7 +214,7 @@ def _check_shares(name, weights):
 
 
 def _check_choices(c):
-    for name, allowed in (("pooling", POOLINGS), ("optimizer", OPTIMIZERS), ("init", INITS), ("tv_form", TV_FORMS),
+    for name, allowed in (("pooling", POOLINGS), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS), ("init", INITS), ("tv_form", TV_FORMS),
                           ("preserve_colors", (None,) + colors.MODES)):
         if getattr(c, name) not in allowed:
             shown = ", ".join(str(a) for a in allowed if a is not None)

@@ -16,7 +16,7 @@ from nst.costs import TV_COSTS, compute_style_cost, total_cost
 from nst.errors import NSTError
 from nst.styles import gram_targets
 from nst.tf1 import tf
-from nst.vgg import WEIGHTS_COLLECTION, build_vgg, canonical_layers, deepest
+from nst.vgg import WEIGHTS_COLLECTION, build_vgg, canonical_layers, deepest, precision_dtype
 
 LEARNING_RATE = 2.0  # Adam, as in the course
 
@@ -37,11 +37,13 @@ class CostSettings:
     pooling: str = "avg"
     tv_weight: float = 0.0  # weight of J_tv in J; 0 leaves it out of the graph
     tv_form: str = "mean"  # which J_tv: a key of nst.costs.TV_COSTS
+    precision: str = "fp32"  # the network's dtype: "fp32", or "bf16" (the costs stay float32)
 
     def __post_init__(self):
         if self.tv_form not in TV_COSTS:
             raise NSTError(f"{{option}}: unknown value {self.tv_form!r}: use one of {', '.join(TV_COSTS)}",
                            "tv_form")
+        precision_dtype(self.precision)
         for name in ("content_layers", "style_layers"):
             object.__setattr__(self, name, canonical_layers(getattr(self, name)))
 
@@ -102,18 +104,21 @@ def _input_assigner(sess, model):
     return lambda image: sess.run(assign, {value: image})
 
 
-def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None):
+def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None, peer=False):
     """Steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
 
     ``content_image`` is a normalised (1, H, W, 3) array; ``style_image`` one
     such array or a list of them, of any size (see :mod:`nst.styles`), blended
     with the weights ``style_blend`` (default equal); ``weights`` comes from
-    :func:`nst.vgg.read_vgg_weights`.
+    :func:`nst.vgg.read_vgg_weights`. ``peer=True`` builds the same costs the
+    way the best-known TF implementation does, for the benchmark: weights as
+    constants, TF's default gradient gating.
     """
     settings = settings or CostSettings()
     content_layers, style_layers = settings.content_layers, settings.style_layers
     _, height, width, _ = content_image.shape
-    model = build_vgg(weights, height, width, settings.pooling, settings.deepest(), sess=sess)
+    model = build_vgg(weights, height, width, settings.pooling, settings.deepest(), sess=sess,
+                      constant_weights=peer, precision=settings.precision)
     assign_input = _input_assigner(sess, model)
 
     assign_input(content_image)
@@ -132,7 +137,8 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     optimizer = tf.train.AdamOptimizer(settings.learning_rate)
     # GATE_NONE: the default GATE_OP makes TF compute every gradient of each conv, the unused
     # filter gradients included (a third of a step); the gradient to the image is the same.
-    train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=tf.train.Optimizer.GATE_NONE)
+    gating = tf.train.Optimizer.GATE_OP if peer else tf.train.Optimizer.GATE_NONE
+    train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=gating)
     weights = set(tf.get_collection(WEIGHTS_COLLECTION))
     reset = tf.variables_initializer([v for v in tf.global_variables() if v not in weights], name="reset")
     return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv, reset)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.io
 
+from nst import onednn
 from nst.errors import NSTError
 from nst.images import check_regular_file
 from nst.tf1 import tf
@@ -21,6 +22,7 @@ WEIGHTS_FILE = "imagenet-vgg-verydeep-19.mat"
 DEFAULT_WEIGHTS = os.path.join("pretrained-model", WEIGHTS_FILE)  # relative to the current folder
 WEIGHTS_ENV = "NST_VGG19"
 WEIGHTS_COLLECTION = "vgg_weights"
+PRECISIONS = {"fp32": tf.float32, "bf16": tf.bfloat16}  # what the convolutions run in; costs stay float32
 
 # The convolutional part of VGG-19, in order. Each conv is followed by its relu.
 BLOCKS = (2, 2, 4, 4, 4)
@@ -210,16 +212,25 @@ def _conv_relu(prev, filters, biases):
     return tf.nn.relu(tf.nn.bias_add(conv, biases))
 
 
+def precision_dtype(precision):
+    """The dtype the convolutions run in: float32, or bfloat16 for ``precision='bf16'``."""
+    if precision not in PRECISIONS:
+        raise NSTError(f"{{option}}: unknown value {precision!r}: use one of {', '.join(PRECISIONS)}", "precision")
+    return PRECISIONS[precision]
+
+
 def _pool(prev, pooling):
     pool = tf.nn.avg_pool2d if pooling == "avg" else tf.nn.max_pool2d
     return pool(prev, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
-def _layers(prev, params, pooling, last, make_params=None):
+def _layers(prev, params, pooling, last, make_params=None, conv_relu=_conv_relu):
     """The layers from ``prev`` through ``last`` as {name: tensor}.
 
     ``params`` maps conv names to (filters, biases) graph nodes; missing ones
-    are made with ``make_params(name)`` inside the layer's name scope.
+    are made with ``make_params(name)`` inside the layer's name scope. The
+    network runs in the weights' dtype; every layer is given in float32, where
+    the costs are computed (both casts are no-ops for float32 weights).
     """
     model = {}
     for name in LAYER_ORDER[: LAYER_ORDER.index(last) + 1]:
@@ -229,14 +240,15 @@ def _layers(prev, params, pooling, last, make_params=None):
             else:
                 if name not in params:
                     params[name] = make_params(name)
-                prev = _conv_relu(prev, *params[name])
-        model[name] = prev
+                filters, biases = params[name]
+                prev = conv_relu(tf.cast(prev, filters.dtype), filters, biases)
+        model[name] = tf.cast(prev, tf.float32)
         if name.startswith("conv"):
-            model["relu" + name[4:]] = prev
+            model["relu" + name[4:]] = model[name]
     return model
 
 
-def _weight_variable(value, name):
+def _weight_variable(value, name, dtype=tf.float32):
     """A fixed weight, held once in a non-trainable variable that initialises itself from ``value``.
 
     Not a tf.constant: each constant is copied into the GraphDef, the session
@@ -247,10 +259,10 @@ def _weight_variable(value, name):
     in any session. Not trainable: ``minimize(J)`` moves only the image.
     """
     def initial_value():
-        return value
+        return value.astype(dtype.as_numpy_dtype, copy=False)
 
     # stateful: grappler would fold a stateless one into a constant, the weights held twice (+68 MB, measured)
-    initial = tf.numpy_function(initial_value, [], tf.float32, stateful=True, name=name + "_value")
+    initial = tf.numpy_function(initial_value, [], dtype, stateful=True, name=name + "_value")
     initial.set_shape(value.shape)
     return tf.Variable(initial, trainable=False, name=name,
                        collections=[tf.GraphKeys.GLOBAL_VARIABLES, WEIGHTS_COLLECTION])
@@ -261,7 +273,8 @@ def initialize_weights(sess, model):
     sess.run(model["weights_init"])
 
 
-def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, constant_weights=False):
+def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, constant_weights=False,
+              precision="fp32"):
     """Build VGG-19 on a (1, height, width, 3) input variable, stopping at ``up_to``.
 
     Returns a dict of graph nodes: 'input' (the variable to assign images to),
@@ -270,23 +283,30 @@ def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, cons
     loaded into ``sess``, else into the default session if there is one (the
     course's InteractiveSession), else by :func:`initialize_weights` later.
     ``constant_weights`` builds them as graph constants instead, as the course
-    did (kept for the benchmark's baseline).
+    did (kept for the benchmark's baseline). ``precision='bf16'`` holds the
+    weights and runs the network in bfloat16, the layers given in float32.
+    Where :func:`nst.onednn.available`, this network's convolutions keep their
+    filters in oneDNN's layout between steps (branches from :func:`apply_vgg`
+    run once and don't).
     """
     if pooling not in ("avg", "max"):
         raise NSTError(f"unknown pooling '{pooling}': use avg or max")
     last = canonical_layer(up_to) if up_to else LAYER_ORDER[-1]
     model = {"input": tf.Variable(tf.zeros([1, height, width, 3]), name="input"), "weights": {}}
 
+    dtype = precision_dtype(precision)
+
     def make_params(name):
         filters, biases = weights.convs[name]
         if constant_weights:
-            return tf.constant(filters), tf.constant(biases)
-        return _weight_variable(filters, "filters"), _weight_variable(biases, "biases")
+            return tf.constant(filters, dtype), tf.constant(biases, dtype)
+        return _weight_variable(filters, "filters", dtype), _weight_variable(biases, "biases", dtype)
 
     # One read of the variable feeds the whole network; fetching it with a train step gives G as
     # the step saw it (TF copies a variable before updating it while a read of it is alive).
     model["G"] = tf.identity(model["input"], name="G")
-    model.update(_layers(model["G"], model["weights"], pooling, last, make_params))
+    conv_relu = onednn.conv_relu if onednn.available() and not constant_weights else _conv_relu
+    model.update(_layers(model["G"], model["weights"], pooling, last, make_params, conv_relu))
     model["weights_init"] = tf.group(*[v.initializer for pair in model["weights"].values() for v in pair
                                        if not constant_weights])
     sess = sess or tf.get_default_session()

@@ -21,7 +21,7 @@ def test_conv_flops_of_vgg19_at_224():
     assert bench.conv_flops(weights, 224, 224, "relu5_1") == up_to_conv5_1
 
 
-@pytest.mark.parametrize("variant", bench.VARIANTS)
+@pytest.mark.parametrize("variant", bench.variants())
 def test_worker_reports_its_figures(tiny_vgg, variant):
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux -> MB
     figures = bench.worker(variant, (32, 48), steps=2, warmup=1, vgg=tiny_vgg["new"][0])
@@ -29,6 +29,22 @@ def test_worker_reports_its_figures(tiny_vgg, variant):
     assert figures["variant"] == variant and figures["size"] == [32, 48]
     assert 0 < figures["min_s"] <= figures["median_s"] < 60
     assert peak_before <= figures["peak_rss_mb"] <= peak_after  # this process's peak, in MB
+
+
+def test_every_variant_minimises_the_same_cost(tiny_vgg):
+    """Each row times the same problem: J at the start agrees with numpy's float64 J (bf16 within 2 %)."""
+    import numpy as np
+    from helpers import np_J
+
+    from nst.costs import CONTENT_LAYER, STYLE_LAYERS
+    from nst.vgg import read_vgg_weights
+
+    weights = read_vgg_weights(tiny_vgg["new"][0])
+    C, S, G = bench._problem((32, 48), weights)
+    want = np_J(weights.convs, C, S, G, ((CONTENT_LAYER, 1.0),), STYLE_LAYERS)[0]
+    for variant in bench.variants():
+        got = bench.worker(variant, (32, 48), steps=1, warmup=0, vgg=tiny_vgg["new"][0])["J0"]
+        assert np.isclose(got, want, rtol=2e-2 if variant.endswith("bf16") else 1e-4), (variant, got, want)
 
 
 def test_bad_option_is_one_line(capsys):

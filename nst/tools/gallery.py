@@ -111,6 +111,10 @@ ROWS = (
         Picture(("--style", "{stripes}", "--preset", "jcjohnson", "--iterations", "1000"),
                 "jcjohnson preset: a faint face at this size"),
     )),
+    Row("precision", "The network's number format: float32 or bfloat16 (the costs in float32 both times)", (
+        Picture((), "fp32 (default)"),
+        Picture(("--precision", "bf16"), "bf16: 1.7x faster per step on this CPU"),
+    )),
     Row("layer_weights", "Content layer blend and style layer weights", (
         Picture((), "conv4_2; style layers at 0.2 (default)"),
         Picture(("--content-layers", "conv4_2:0.5,conv5_2:0.5"), "content at conv4_2 and conv5_2"),
