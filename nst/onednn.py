@@ -67,16 +67,27 @@ def _conv_relu_grad(op, grad):
     return tf.nn.conv2d_transpose(masked, filters, tf.shape(prev), [1, 1, 1, 1], "SAME"), None, None
 
 
+@functools.lru_cache(maxsize=None)
+def cpu_flags():
+    """The CPU's feature flags (/proc/cpuinfo; empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return frozenset(next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), []))
+    except OSError:
+        return frozenset()
+
+
+def has_bf16():
+    """AVX-512 BF16 or AMX: what oneDNN's bfloat16 convolutions need to be fast."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
 def wanted():
     """NST_FILTER_CACHE=1 or 0 as set; otherwise whether the CPU has AMX (see the module's text)."""
     setting = os.environ.get(ENV, "auto")
     if setting in ("0", "1"):
         return setting == "1"
-    try:
-        with open("/proc/cpuinfo") as info:
-            return any(line.startswith("flags") and " amx_tile" in line for line in info)
-    except OSError:
-        return False
+    return "amx_tile" in cpu_flags()
 
 
 @functools.lru_cache(maxsize=None)

@@ -271,7 +271,19 @@ def start_lines(problem):
     unit = OPTIMIZERS[c.optimizer].unit
     return (f"content: {inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\n"
             f"weights: {problem.weights.path}\nsize:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
-            f"{c.iterations} {c.optimizer} {unit}s on {device_name()}")
+            f"{c.iterations} {c.optimizer} {unit}s on {device_name()}{precision_note(c.precision)}")
+
+
+def precision_note(precision):
+    """The start line's word on --precision bf16: where the CPU has no bfloat16 instructions, it is slow."""
+    from nst.onednn import has_bf16
+    from nst.tf1 import GPUS
+
+    if precision == "fp32":
+        return ""
+    if GPUS or has_bf16():
+        return ", in bfloat16"
+    return ", in bfloat16 (this CPU has no bfloat16 instructions: expect it slower than fp32)"
 
 
 def device_name():

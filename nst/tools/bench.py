@@ -226,12 +226,10 @@ def cpu_model():
 
 
 def cpu_flags(wanted=("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")):
-    try:
-        with open("/proc/cpuinfo") as info:
-            flags = next(line.split(":", 1)[1].split() for line in info if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return "unknown"
-    return " ".join(f for f in wanted if f in flags) or "none of " + " ".join(wanted)
+    """The flags that decide which kernels run, of those this CPU has."""
+    from nst.onednn import cpu_flags
+
+    return " ".join(f for f in wanted if f in cpu_flags()) or "none of " + " ".join(wanted)
 
 
 ONEDNN_SCRIPT = ("import numpy as np; from nst.tf1 import tf; "
