@@ -214,8 +214,8 @@ def _check_shares(name, weights):
 
 
 def _check_choices(c):
-    for name, allowed in (("pooling", POOLINGS), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS), ("init", INITS), ("tv_form", TV_FORMS),
-                          ("preserve_colors", (None,) + colors.MODES)):
+    for name, allowed in (("pooling", POOLINGS), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS),
+                          ("init", INITS), ("tv_form", TV_FORMS), ("preserve_colors", (None,) + colors.MODES)):
         if getattr(c, name) not in allowed:
             shown = ", ".join(str(a) for a in allowed if a is not None)
             raise NSTError(f"{{option}}: unknown value {getattr(c, name)!r}: use one of {shown}", name)
