@@ -42,6 +42,7 @@ NO_COLORS = "off"
 RUN_PREFIX = "run-"
 UPLOADS = "uploads"  # in the run's folder: the uploaded files as they came
 JPEG_RESULT = "final.jpg"
+PAGE_WAIT = 10.0  # seconds a run waits for the page to take its last G (a closed page stops the run anyway)
 FIGURE = "c_plus_s_equals_g.png"
 LABELS = {  # a setting's name on the page: what an error message calls it
     "max_side": "size (longer side, px)", "iterations": "iterations", "optimizer": "optimizer",
@@ -115,7 +116,8 @@ def check_upload(path, role, limits):
     try:
         size = images.check_regular_file(path).st_size
         if size > limits.upload_bytes:
-            raise NSTError(f"{path}: {size / 2**20:.1f} MB, over the limit of {limits.upload_bytes / 2**20:g} MB")
+            raise NSTError(f"{path}: {size:,} bytes, over the limit of {limits.upload_bytes:,} bytes "
+                           f"({limits.upload_bytes / 2**20:.3g} MB)")
         return images.load_image(path, limits.pixels)
     except NSTError as exc:
         raise NSTError(exc.template.replace(path, shown), exc.options) from None
@@ -172,10 +174,17 @@ class Snapshot(NamedTuple):
 
 
 class PageFeed:
-    """The page's consumer of the run: G every ``every`` steps, and the costs so far, into a queue."""
+    """The page's consumer of the run: G every ``every`` steps, and the costs so far, into a queue.
+
+    The run hands over a G only once the page has taken the one before (``shown``), waiting at most
+    :data:`PAGE_WAIT` seconds: the page shows every G it asked for, and never lags behind the run,
+    so a stop ends the run at most a refresh after the G on the screen.
+    """
 
     def __init__(self, every):
         self.every, self.rows, self.updates, self.picture = every, [], queue.Queue(), None
+        self.shown = threading.Event()
+        self.shown.set()
 
     def begin(self, problem):
         self.picture = problem.picture
@@ -183,11 +192,16 @@ class PageFeed:
     def step(self, step):
         self.rows.append(step._replace(image=None))
         if step.iteration % self.every == 0:
-            self.updates.put(Snapshot(step.iteration, self.picture(step.image), list(self.rows)))
+            self._publish(step)
 
     def save(self, step, name, last=False):
         if last and step.iteration % self.every:
-            self.updates.put(Snapshot(step.iteration, self.picture(step.image), list(self.rows)))
+            self._publish(step)
+
+    def _publish(self, step):
+        self.shown.wait(PAGE_WAIT)
+        self.shown.clear()
+        self.updates.put(Snapshot(step.iteration, self.picture(step.image), list(self.rows)))
 
 
 class Outcome:
@@ -228,7 +242,7 @@ def cost_curves(rows):
     if all(getattr(r, n) > 0 for r in rows for n in ("J", "J_content", "J_style")):
         ax.set_yscale("log")
     ax.set(xlabel="step")
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")
     return np.asarray(Image.open(io.BytesIO(png_bytes(fig))).convert("RGB"))
 
 
@@ -271,7 +285,7 @@ class Server:
     def check_upload(self, path, role):
         """(preview pixels or None, message) for an upload: the page says at once what is wrong."""
         if not path:
-            return None, ""
+            return default_picture(role), ""
         try:
             return check_upload(path, role, self.limits).astype(np.uint8), ""
         except NSTError as exc:
@@ -291,7 +305,9 @@ class Server:
             self.stops[session] = stop, thread
         try:
             yield from self._follow(config, feed, thread)
-        finally:
+        finally:  # also when the page is closed mid-run: the run stops and keeps its image
+            stop.request()
+            feed.shown.set()
             with self.lock:
                 self.stops.pop(session, None)
 
@@ -303,6 +319,7 @@ class Server:
                 break
             yield (progress_text(update.rows, config.iterations), update.picture, cost_curves(update.rows),
                    None, None)
+            feed.shown.set()  # Gradio asks for the next update once it has sent this one
         thread.join()
         if update.error:
             yield f"**Error:** {update.error}", None, None, None, None
@@ -328,6 +345,12 @@ class Server:
             thread.join(timeout)
 
 
+def default_picture(role):
+    """What the run takes when nothing is uploaded: the package's own default images."""
+    picture = images.default_content_image()[0] if role == "content" else images.default_style_image((256, 256))[0]
+    return picture.astype(np.uint8)
+
+
 def error_text(exc):
     return f"**Error:** {exc.message(label)}"
 
@@ -343,8 +366,10 @@ def build_page(server):
         with gr.Row():
             content = gr.File(label="content image (empty: Grace Hopper)", type="filepath", elem_id="content-upload")
             style = gr.File(label="style image (empty: a painted swirl)", type="filepath", elem_id="style-upload")
-            content_view = gr.Image(label="content C", interactive=False, height=180, elem_id="content-view")
-            style_view = gr.Image(label="style S", interactive=False, height=180, elem_id="style-view")
+            content_view = gr.Image(default_picture("content"), label="content C", interactive=False, height=180,
+                                    elem_id="content-view")
+            style_view = gr.Image(default_picture("style"), label="style S", interactive=False, height=180,
+                                  elem_id="style-view")
         with gr.Row():
             fields = {
                 "preset": gr.Dropdown(list(presets.names()), value="course", label=label("preset")),
