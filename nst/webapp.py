@@ -41,6 +41,7 @@ INTEGERS = ("max_side", "iterations", "refresh_every")
 NO_COLORS = "off"
 RUN_PREFIX = "run-"
 UPLOADS = "uploads"  # in the run's folder: the uploaded files as they came
+UPLOAD_EXTENSIONS = images.IMAGE_EXTENSIONS + (".gif",)  # kept on the copies; any other name: no extension
 JPEG_RESULT = "final.jpg"
 PAGE_WAIT = 10.0  # seconds a run waits for the page to take its last G (a closed page stops the run anyway)
 FIGURE = "c_plus_s_equals_g.png"
@@ -159,7 +160,8 @@ def place_run(config, output):
     for role, path in (("content", config.content), ("style", config.style[0] if config.style else None)):
         if path:
             os.makedirs(os.path.join(folder, UPLOADS), exist_ok=True)
-            copies[role] = os.path.join(folder, UPLOADS, role + os.path.splitext(path)[1].lower()[:6])
+            extension = os.path.splitext(path)[1].lower()  # the uploaded name's, if it is an image's
+            copies[role] = os.path.join(folder, UPLOADS, role + (extension if extension in UPLOAD_EXTENSIONS else ""))
             shutil.copyfile(path, copies[role])
     return config.replace(output=folder, content=copies.get("content"),
                           style=(copies["style"],) if "style" in copies else ())
@@ -299,6 +301,9 @@ class Server:
         except NSTError as exc:
             yield error_text(exc), None, None, None, None
             return
+        except OSError as exc:  # the server's folder: full disk, removed, not writable
+            yield f"**Error:** {self.output}: cannot start a run there ({exc.strerror or exc})", None, None, None, None
+            return
         stop, feed = StopRequest(), PageFeed(every)
         thread = run_in_thread(config, feed, stop)
         with self.lock:
@@ -324,7 +329,11 @@ class Server:
         if update.error:
             yield f"**Error:** {update.error}", None, None, None, None
             return
-        files, figure, text = finish(config, update.result)
+        try:
+            files, figure, text = finish(config, update.result)
+        except (NSTError, OSError) as exc:
+            yield f"**Error:** the run ended, but its result could not be written: {exc}", None, None, None, None
+            return
         yield text, images.load_image(files[0]).astype(np.uint8), cost_curves(update.result.history), files, figure
 
     def stop(self, session):
@@ -392,8 +401,8 @@ def build_page(server):
         status = gr.Markdown(elem_id="status")
         message = gr.Markdown(elem_id="upload-message")
         with gr.Row():
-            g_view = gr.Image(label="generated G", interactive=False, format="png", elem_id="g-image")
-            curves = gr.Image(label="costs", interactive=False, format="png", elem_id="curves")
+            g_view = gr.Image(label="generated G", interactive=False, format="png", height=300, elem_id="g-image")
+            curves = gr.Image(label="costs", interactive=False, format="png", height=300, elem_id="curves")
         downloads = gr.File(label="result (PNG, JPEG)", file_count="multiple", interactive=False,
                             elem_id="downloads")
         figure = gr.Image(label="C + S = G", interactive=False, format="png", elem_id="figure")

@@ -2,10 +2,13 @@
 
 The test starts the server itself (tiny synthetic weights, a free port), and
 the browser is allowed to load nothing but 127.0.0.1: every other address it
-tries is refused and recorded, and the list must stay empty.
+tries is refused and recorded, and the list must stay empty. One test, one
+server start (the slow part): a refused upload, a run watched and downloaded,
+then a second visitor queued behind a run that is stopped.
 """
 import io
 import os
+import re
 import signal
 
 import imageio.v3 as iio
@@ -59,7 +62,22 @@ def test_upload_run_watch_g_download_and_a_text_file_refused(tiny_vgg, tmp_path)
         final = iio.imread(output / "run-0001" / "final.png")
         assert downloaded.shape == (48, 64, 3) and np.array_equal(downloaded, final)  # pixel for pixel
         assert page.locator("#downloads a[download='final.jpg']").count() == 1
+
+        # one run at a time: a second visitor waits in the queue and sees its place
+        fill(page, {"iterations": 5000, "refresh-every": 1})  # paced by the page: minutes, if not stopped
+        page.locator("#start").click()
+        page.locator("#status", has_text=re.compile(r"step \d+ / 5000")).wait_for(timeout=60_000)
+        other = page.context.new_page()
+        other.goto(url)
+        other.wait_for_selector("#start")
+        fill(other, {"max-side": 64, "iterations": 2})  # the default images
+        other.locator("#start").click()
+        other.get_by_text(re.compile(r"queue: \d+/\d+")).first.wait_for(timeout=30_000)
+        page.locator("#stop").click()
+        page.wait_for_selector("#status :text('stopped after')", timeout=60_000)
+        other.wait_for_selector("#status :text('done: 2 steps')", timeout=60_000)
+
         assert outside == []  # nothing but 127.0.0.1 was asked for
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=60) == 0
-    assert sorted(os.listdir(output)) == [".gradio", "run-0001"]  # everything the server wrote is under --output
+        assert server.wait(timeout=120) == 0
+    assert sorted(os.listdir(output)) == [".gradio", "run-0001", "run-0002", "run-0003"]  # all under --output

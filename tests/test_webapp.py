@@ -174,3 +174,11 @@ def test_run_folders_are_numbered_after_the_highest():
             os.mkdir(os.path.join(output, name))
         assert webapp.new_run_folder(output) == os.path.join(output, "run-0008")
         assert webapp.new_run_folder(output) == os.path.join(output, "run-0009")
+
+
+def test_a_vanished_output_folder_is_one_message(tiny_vgg, tmp_path, monkeypatch, uploads):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    gone = tmp_path / "gone"
+    (status, *pictures), = list(Server(str(gone)).run("session", *uploads, form()))
+    assert status == f"**Error:** {gone}: cannot start a run there (No such file or directory)"
+    assert pictures == [None] * 4 and not gone.exists()

@@ -91,7 +91,7 @@ def browser():
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True, accept_downloads=True,
-            viewport={"width": 1100, "height": 900})
+            viewport={"width": 1100, "height": 1200})
         try:
             context.route("**/*", only_local)
             yield context.new_page(), outside
@@ -140,7 +140,7 @@ def main(argv=None):
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--refresh", type=int, default=5, help="refresh G every N steps")
     p.add_argument("--updates", type=int, default=6, help="take the picture after G has shown this many images")
-    p.add_argument("--height", type=int, default=820, help="px of the page's top in the picture")
+    p.add_argument("--height", type=int, default=1010, help="px of the page's top in the picture")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as output, serve(output, dict(os.environ)) as (url, _):
         shoot(url, args.out, args.max_side, args.iterations, args.refresh, args.updates, args.height)
