@@ -43,6 +43,7 @@ RUN_PREFIX = "run-"
 UPLOADS = "uploads"  # in the run's folder: the uploaded files as they came
 UPLOAD_EXTENSIONS = images.IMAGE_EXTENSIONS + (".gif",)  # kept on the copies; any other name: no extension
 JPEG_RESULT = "final.jpg"
+CACHE_DELETION = (3600, 86400)  # (every, older than) seconds
 PAGE_WAIT = 10.0  # seconds a run waits for the page to take its last G (a closed page stops the run anyway)
 FIGURE = "c_plus_s_equals_g.png"
 LABELS = {  # a setting's name on the page: what an error message calls it
@@ -369,7 +370,8 @@ def build_page(server):
     import gradio as gr
 
     course = preset_form("course")
-    with gr.Blocks(title="nst: neural style transfer", analytics_enabled=False) as page:
+    # Gradio's copies (uploads, each G shown) older than a day are removed hourly; the runs' own files stay
+    with gr.Blocks(title="nst: neural style transfer", analytics_enabled=False, delete_cache=CACHE_DELETION) as page:
         gr.Markdown("# nst: neural style transfer\nUpload a content and a style image (or leave one empty for "
                     "the default), choose the settings, and watch the generated image G form.")
         with gr.Row():
