@@ -50,7 +50,7 @@ LABELS = {  # a setting's name on the page: what an error message calls it
     "max_side": "size (longer side, px)", "iterations": "iterations", "optimizer": "optimizer",
     "alpha": "content weight α", "beta": "style weight β", "tv_weight": "TV weight",
     "preserve_colors": "preserve colours", "refresh_every": "refresh G every", "preset": "preset",
-    "max_pixels": "the server's pixel limit (nst serve --max-pixels)",
+    "max_pixels": "nst serve --max-pixels",
 }
 FORM = ("preset", "max_side", "iterations", "optimizer", "alpha", "beta", "tv_weight", "preserve_colors",
         "refresh_every")
@@ -401,7 +401,8 @@ def build_page(server):
             start = gr.Button("Start", variant="primary", elem_id="start")
             stop = gr.Button("Stop (keep the image so far)", elem_id="stop")
         status = gr.Markdown(elem_id="status")
-        message = gr.Markdown(elem_id="upload-message")
+        # one line per upload: two checks answering in either order never overwrite each other
+        messages = {role: gr.Markdown(elem_id=f"{role}-message") for role in ("content", "style")}
         with gr.Row():
             g_view = gr.Image(label="generated G", interactive=False, format="png", height=300, elem_id="g-image")
             curves = gr.Image(label="costs", interactive=False, format="png", height=300, elem_id="curves")
@@ -414,8 +415,8 @@ def build_page(server):
         fields["preset"].change(lambda name: [preset_form(name)[k] for k in editable], fields["preset"],
                                 [fields[k] for k in editable], queue=False)
         for upload, view, role in ((content, content_view, "content"), (style, style_view, "style")):
-            upload.change(lambda path, role=role: server.check_upload(path, role), upload, [view, message],
-                          queue=False)
+            upload.change(lambda path, role=role: server.check_upload(path, role), upload,
+                          [view, messages[role]], queue=False)
 
         def run(content_path, style_path, preset, max_side, iterations, optimizer, alpha, beta, tv_weight,
                 preserve_colors, refresh_every, request: gr.Request):  # FORM's order; Gradio adds the request

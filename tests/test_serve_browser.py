@@ -40,9 +40,9 @@ def test_upload_run_watch_g_download_and_a_text_file_refused(tiny_vgg, tmp_path)
 
         page.locator("#style-upload input[type=file]").set_input_files(str(notes))  # the wrong file
         message = "style image notes.txt: not a readable image"
-        page.wait_for_selector(f"#upload-message :text('{message}')", timeout=20_000)
+        page.wait_for_selector(f"#style-message :text('{message}')", timeout=30_000)
         page.locator("#start").click()
-        page.wait_for_selector(f"#status :text('{message}')", timeout=20_000)
+        page.wait_for_selector(f"#status :text('{message}')", timeout=30_000)
         assert os.listdir(output) == [".gradio"]  # Gradio's own cache: no run was started
 
         page.reload()  # a fresh form, both uploads empty again
@@ -72,7 +72,7 @@ def test_upload_run_watch_g_download_and_a_text_file_refused(tiny_vgg, tmp_path)
         other.wait_for_selector("#start")
         fill(other, {"max-side": 64, "iterations": 2})  # the default images
         other.locator("#start").click()
-        other.get_by_text(re.compile(r"queue: \d+/\d+")).first.wait_for(timeout=30_000)
+        other.get_by_text(re.compile(r"queue: \d+/\d+")).first.wait_for(timeout=60_000)
         page.locator("#stop").click()
         page.wait_for_selector("#status :text('stopped after')", timeout=60_000)
         other.wait_for_selector("#status :text('done: 2 steps')", timeout=60_000)
