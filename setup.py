@@ -19,8 +19,10 @@ setup(
         "tqdm>=4.60,<5",
     ],
     extras_require={
-        "test": ["pytest>=7,<10", "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8"],
+        "test": ["pytest>=7,<10", "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8",
+                 "gradio>=6.31,<7", "playwright>=1.40,<2"],  # the web page and its real-browser test
         "notebook": ["notebook>=7,<8", "ipykernel>=6.20,<8"],  # Jupyter, to open notebooks/
+        "app": ["gradio>=6.31,<7"],  # nst serve: the local web page
     },
     entry_points={"console_scripts": ["nst=nst.entry:main", "nst-train=nst.entry:train_main",
                                     "nst-download=nst.entry:download_main"]},

@@ -40,10 +40,14 @@ def exit_code(exc):
 
 
 class StopRequest:
-    """Set by a stop signal while :func:`stop_on_signals` is active."""
+    """Set by a stop signal while :func:`stop_on_signals` is active, or by another thread (a web page's button)."""
 
     def __init__(self):
         self.signum = None
+
+    def request(self, signum=signal.SIGINT):
+        """Ask the run to stop after the current step, as Ctrl-C does."""
+        self.signum = signum
 
     @property
     def requested(self):
@@ -51,9 +55,12 @@ class StopRequest:
 
 
 @contextlib.contextmanager
-def stop_on_signals():
-    """Yield a :class:`StopRequest`; a stop signal sets it instead of raising (main thread only)."""
-    stop = StopRequest()
+def stop_on_signals(stop=None):
+    """Yield ``stop`` (a new :class:`StopRequest` if None); a stop signal sets it instead of raising.
+
+    Signals reach the main thread only; elsewhere only :meth:`StopRequest.request` sets it.
+    """
+    stop = StopRequest() if stop is None else stop
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signals only reach the main thread; nothing to install
         return

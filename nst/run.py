@@ -230,11 +230,13 @@ class Diverged(NSTError):
     """J stopped being finite; the message says what to lower and where the last good image is."""
 
 
-def run_style_transfer(config, checkpoint=None, consumers=(), say=None):
+def run_style_transfer(config, checkpoint=None, consumers=(), say=None, stop=None):
     """Run ``config`` (continuing ``checkpoint`` if given) and return a :class:`Result`.
 
-    ``consumers`` are extra objects with ``step(step)`` and ``save(step, name, last)``;
-    ``say`` gets the lines a command line prints as the run starts.
+    ``consumers`` are extra objects with ``step(step)`` and ``save(step, name, last)``, and
+    optionally ``begin(problem)``, called once the :class:`Problem` is read (for its ``picture``);
+    ``say`` gets the lines a command line prints as the run starts; ``stop``, a
+    :class:`nst.interrupt.StopRequest`, lets another thread stop the run as Ctrl-C does.
     """
     problem = prepare(config)
     fingerprint = problem.fingerprint()
@@ -252,7 +254,7 @@ def run_style_transfer(config, checkpoint=None, consumers=(), say=None):
         sess = new_session()
         try:
             graph = build_graph(sess, problem.weights, problem.C, problem.S, config.costs(), config.style_blend)
-            return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers)
+            return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop)
         finally:
             sess.close()
     finally:
@@ -325,7 +327,7 @@ def _write_inputs(folder, problem):
         folder.write(name, images.encode_image(images.to_pixels(image, mean), name))
 
 
-def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra):
+def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, stop=None):
     c = problem.config
     optimizer = OPTIMIZERS[c.optimizer](graph)
     first, elapsed = 0, 0.0
@@ -352,9 +354,11 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra):
     if not c.quiet:
         consumers.append(ProgressBar(c.iterations, first, optimizer.unit))
     consumers.extend(extra)
+    for consumer in extra:
+        getattr(consumer, "begin", lambda problem: None)(problem)
     try:
         steps = optimizer.steps(start, c.iterations, first, elapsed)
-        last, interrupted = _follow(steps, consumers, c, folder, history, problem.picture)
+        last, interrupted = _follow(steps, consumers, c, folder, history, problem.picture, stop)
     finally:
         for consumer in consumers:
             getattr(consumer, "close", lambda: None)()
@@ -363,13 +367,13 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra):
                   c.output, distance)
 
 
-def _follow(steps, consumers, config, folder, history, picture):
+def _follow(steps, consumers, config, folder, history, picture, stop=None):
     """Feed the steps to the consumers; save at the save points, at the end and on Ctrl-C.
 
     Returns (the last step, the signal that stopped the run or None).
     """
     last = None
-    with stop_on_signals() as stop:
+    with stop_on_signals(stop) as stop:
         try:
             for step in steps:
                 if not math.isfinite(step.J):
