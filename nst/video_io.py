@@ -51,7 +51,7 @@ def open_source(path):
         raise NSTError(f"{path}: not a regular file")
     if os.path.getsize(path) == 0:
         raise NSTError(f"{path}: the file is empty")
-    ffmpeg()
+    _probe(path)
     import imageio.v3 as iio
 
     try:
@@ -64,6 +64,21 @@ def open_source(path):
     duration = meta.get("duration")
     count = int(round(duration * fps)) if duration and np.isfinite(duration) else None
     return Source(path, fps, count, bool(meta.get("audio_codec")), ())
+
+
+def _probe(path):
+    """Refuse a file without a video stream ffmpeg can decode, naming what is missing."""
+    done = subprocess.run([ffmpeg(), "-hide_banner", "-i", path], capture_output=True, text=True, errors="replace")
+    streams = [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("Stream #")]
+    if not streams:
+        raise NSTError(f"{path}: not a video ffmpeg can read ({_first_line(done.stderr)})")
+    video = [line for line in streams if ": Video: " in line]
+    if not video:
+        kinds = ", ".join(line.split(": ", 1)[-1].split(",")[0] for line in streams)
+        raise NSTError(f"{path}: no video stream (only {kinds})")
+    codec = video[0].split(": Video: ", 1)[1].split(",")[0].strip()
+    if codec.startswith("none") or "unknown" in codec:
+        raise NSTError(f"{path}: its video codec is not one this ffmpeg decodes ({codec})")
 
 
 def _first_line(exc):
@@ -131,7 +146,7 @@ def write_video(path, frames, fps, audio=None, audio_start=0.0):
     os.close(fd)
     final = silent
     try:
-        writer = None
+        writer, count = None, 0
         for frame in frames:
             if writer is None:
                 height, width = frame.shape[:2]
@@ -140,12 +155,13 @@ def write_video(path, frames, fps, audio=None, audio_start=0.0):
                                                                                               "+faststart"])
                 writer.send(None)
             writer.send(np.ascontiguousarray(frame, np.uint8))
+            count += 1
         if writer is None:
             raise NSTError(f"{path}: no frames to write")
         writer.close()
         if audio:
             final = silent[:-len(".tmp.mp4")] + ".audio.tmp.mp4"
-            _add_audio(silent, audio, audio_start, final)
+            _add_audio(silent, audio, audio_start, count / fps, final)
         os.chmod(final, images.file_mode())
         os.replace(final, path)
     except (OSError, RuntimeError) as exc:
@@ -156,10 +172,11 @@ def write_video(path, frames, fps, audio=None, audio_start=0.0):
                 os.unlink(name)
 
 
-def _add_audio(video, audio, start, out):
-    """Mux ``audio``'s first audio track (from ``start`` s) into ``video``, its frames copied, not re-encoded."""
-    command = [ffmpeg(), "-y", "-loglevel", "error", "-i", video, "-ss", f"{start:.6f}", "-i", audio,
-               "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-shortest", out]
+def _add_audio(video, audio, start, duration, out):
+    """Mux ``audio``'s first audio track (``duration`` s from ``start`` s on) into ``video``, whose frames
+    are copied, not re-encoded; a shorter track ends early, the video is never cut."""
+    command = [ffmpeg(), "-y", "-loglevel", "error", "-i", video, "-ss", f"{start:.6f}", "-t", f"{duration:.6f}",
+               "-i", audio, "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", out]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip() or f"ffmpeg exited with {done.returncode}")
