@@ -40,9 +40,9 @@ from nst.video_io import frame_number, keep, open_source, parse_position, read_f
 PROG = "nst video"
 INIT_FRAMES = ("prev-warped", "prev", "content", "noise")
 # Defaults, from nst/tools/videobench.py's measurement (see the README)
-FRAME_ITERATIONS = 100
-FIRST_FRAME_ITERATIONS = 300
-TEMPORAL_WEIGHT = 1e4
+FRAME_ITERATIONS = 50
+FIRST_FRAME_ITERATIONS = 200
+TEMPORAL_WEIGHT = 1e6
 STATE_FILE = "video_state.npz"
 PREVIEW_FILE = "preview.gif"
 PREVIEW_SECONDS = 4
@@ -277,7 +277,10 @@ def _read_styles(config, first_frame):
 
 def run_video(config, video, state=None, say=None):
     """Style the frames of ``video.input`` (continuing ``state`` if given); a :class:`VideoResult`."""
-    from nst.flow import flow_pair, short_term_error, warp
+    try:
+        from nst.flow import flow_pair, short_term_error, warp
+    except ImportError:
+        raise NSTError("nst video needs OpenCV for the optical flow: pip install 'nst[video]'") from None
     from nst.graph import build_graph, new_session
     from nst.vgg import read_vgg_weights, resolve_weights_path
 

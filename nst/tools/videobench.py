@@ -134,10 +134,10 @@ def histories(folder, count):
     return rows
 
 
-def steps_to_reach(frame_rows, target):
-    """The first step at which a frame's J_style is at or below ``target``, or None."""
+def steps_to_reach(frame_rows, target, cost="J_style"):
+    """The first step at which a frame's ``cost`` is at or below ``target``, or None."""
     for row in frame_rows:
-        if row["J_style"] <= target:
+        if row[cost] <= target:
             return int(row["iteration"])
     return None
 
@@ -158,12 +158,13 @@ def measure_clip(name, clip, args, every, workdir):
     a, c = figures["a"], figures["c"]
     print(f"  (a) / (c) error: {a['error'] / c['error']:.2f}x lower with (c) (goal: at least 3x); "
           f"J_style (c) / (a): {c['J_style'] / a['J_style']:.3f} (goal: within 10 %)")
-    target = np.mean([r[-1]["J_style"] for r in a["rows"]])
-    for variant in ("b", "c"):
-        reached = [steps_to_reach(r, target) for r in figures[variant]["rows"][1:]]
-        shown = ", ".join("-" if s is None else str(s) for s in reached)
-        print(f"  steps for a prev-warped frame ({variant}) to reach the J_style of (a) after "
-              f"{args.first_frame_iterations} steps ({target:.4g}): {shown}  ('-': not within {args.iterations})")
+    for cost in ("J_style", "J_content"):
+        target = np.mean([r[-1][cost] for r in a["rows"]])
+        for variant in ("b", "c"):
+            reached = [steps_to_reach(r, target, cost) for r in figures[variant]["rows"][1:]]
+            shown = ", ".join("-" if s is None else str(s) for s in reached)
+            print(f"  steps of each prev-warped frame ({variant}) to reach the {cost} of (a) after "
+                  f"{args.first_frame_iterations} steps ({target:.4g}): {shown}  ('-': not within {args.iterations})")
     return figures, folders
 
 
@@ -182,24 +183,33 @@ def speed(args, workdir):
               f"{flow + args.first_frame_iterations * per_step:.0f} s  [{cpu_model()}]", flush=True)
 
 
-def gallery(path, folders, shown=4):
-    """A strip of frames: (a)'s above (c)'s, ``shown`` frames spread over the clip."""
+def gallery(path, clip, folders, shown=4):
+    """A picture of ``shown`` frames spread over the clip: the input, (a) and (c), one row each."""
     import imageio.v3 as iio
 
+    from nst import images
+
+    names = sorted(n for n in os.listdir(folders["a"]) if n.startswith("frame_") and n.endswith(".png"))
+    picks = [int(round(k)) for k in np.linspace(1, len(names) - 1, shown)]
+    inputs = sorted(os.listdir(clip))
     rows = []
-    for variant in ("a", "c"):
-        names = sorted(n for n in os.listdir(folders[variant]) if n.startswith("frame_") and n.endswith(".png"))
-        picks = [names[int(round(k))] for k in np.linspace(1, len(names) - 1, shown)]
-        rows.append(np.concatenate([iio.imread(os.path.join(folders[variant], n)) for n in picks], axis=1))
+    for variant in ("input", "a", "c"):
+        if variant == "input":
+            size = iio.imread(os.path.join(folders["a"], names[0])).shape[:2]
+            row = [images.resize_image(iio.imread(os.path.join(clip, inputs[n])).astype(np.float32), size)
+                   for n in picks]
+        else:
+            row = [iio.imread(os.path.join(folders[variant], names[n])) for n in picks]
+        rows.append(np.concatenate([np.rint(r).astype(np.uint8) for r in row], axis=1))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     iio.imwrite(path, np.concatenate(rows, axis=0))
-    print(f"gallery: {path} (top: (a), bottom: (c), frames {', '.join(p[6:11] for p in picks)})")
+    print(f"gallery: {path} (rows: the input, (a), (c); frames {', '.join(map(str, picks))})")
 
 
 def build_parser(prog=PROG):
     p = OneLineParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="a smoke run: 4 frames, few steps (not for figures)")
-    p.add_argument("--frames", type=int, default=10, help="frames of each clip (default: 10)")
+    p.add_argument("--frames", type=int, default=8, help="frames of each clip (default: 8)")
     p.add_argument("--size", default="96x128", help="frame size HxW of the consistency runs (default: 96x128)")
     p.add_argument("--first-frame-iterations", type=int, help="default: nst video's")
     p.add_argument("--iterations", type=int, help="steps of each later frame (default: nst video's)")
@@ -229,7 +239,7 @@ def main(argv=None, prog=PROG):
             print("synthetic clip: matplotlib's grace_hopper.jpg panned (2, 1) px and zoomed 1 % per frame, "
                   "a disc moving 6 px per frame", flush=True)
             _, folders = measure_clip("synthetic", synthetic, args, 1, workdir)
-            gallery(args.gallery, folders)
+            gallery(args.gallery, synthetic, folders)
             path, name, every = real_clip(workdir)
             print(f"real clip: {name}", flush=True)
             measure_clip("real", path, args, every, workdir)
