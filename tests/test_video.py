@@ -135,3 +135,13 @@ def test_bad_inputs_are_one_line_and_write_nothing(weights, tmp_path, capsys):
         argv = args if "--output" in args else [*args, "--output", str(tmp_path / "out.mp4")]
         assert_one_line(video.main([*argv, *FAST]), capsys.readouterr().err, fragment, prog="nst video")
         assert sorted(os.listdir(tmp_path)) == before, args
+
+
+def test_videobench_quick_prints_each_variant_and_writes_the_gallery(weights, tmp_path, capsys):
+    from nst.tools import videobench
+
+    gallery = tmp_path / "strip.png"
+    assert videobench.main(["--quick", "--no-speed", "--gallery", str(gallery)]) == 0
+    out = capsys.readouterr().out
+    assert "CPU: " in out and out.count("(c) prev-warped + J_temporal") == 2 and "lower with (c)" in out
+    assert iio.imread(gallery).shape == (3 * 96, 4 * 128, 3)  # input, (a), (c): four frames each
