@@ -246,6 +246,10 @@ class FrameBar:
     def save(self, step, name, last=False):
         pass
 
+    def finished(self):
+        if self.bar:
+            self.bar.update(1)
+
     def close(self):
         if self.bar:
             self.bar.close()
@@ -275,13 +279,19 @@ def _read_styles(config, first_frame):
     return first_frame, styles, start, "frame 0"
 
 
-def run_video(config, video, state=None, say=None):
-    """Style the frames of ``video.input`` (continuing ``state`` if given); a :class:`VideoResult`."""
-    try:
-        from nst.flow import flow_pair, short_term_error, warp
-    except ImportError:
-        raise NSTError("nst video needs OpenCV for the optical flow: pip install 'nst[video]'") from None
-    from nst.graph import build_graph, new_session
+class Prepared(NamedTuple):
+    """A video run, read and checked, before anything is written."""
+
+    source: object  # nst.video_io.Source
+    selection: tuple  # (first frame, end or None, every)
+    frames: object  # iterator of (n, frame), the first one included
+    size: tuple  # G's (height, width)
+    problem: Problem  # the settings, weights, styles; C and the content are the first frame's
+    vgg_path: str
+
+
+def prepare(config, video, state=None):
+    """Every check before the graph: settings, the source and its first frame, styles, weights, memory."""
     from nst.vgg import read_vgg_weights, resolve_weights_path
 
     config.validate()
@@ -296,78 +306,112 @@ def run_video(config, video, state=None, say=None):
     scaled = style_size(size, config.style_scale)
     vgg_path = resolve_weights_path(config.vgg)
     weights = read_vgg_weights(vgg_path)
-    settings = config.costs()
-    memory.check_fits(weights, size, settings.deepest())
+    memory.check_fits(weights, size, config.costs().deepest())
+    if state is not None and state["G"].shape != (1, *size, 3):
+        G = state["G"]
+        raise NSTError(f"{config.output}: the saved frame is {G.shape[1]}x{G.shape[2]}, not {size[0]}x{size[1]}")
     inputs = read_inputs(config, _read_styles(config, first[1]), size, scaled)
-    prepare_output_dir(config.output)
-    folder = RunFolder(config.output, os.path.abspath(video.output)).claim(
-        {"input": video.input, "style": config.style, "init": config.init_image, "vgg": vgg_path}, state is not None,
-        config.overwrite)
     mean = weights.mean_pixel
     problem = Problem(config, weights, inputs, images.reshape_and_normalize_image(inputs.content, mean),
                       [images.reshape_and_normalize_image(s, mean) for s in inputs.styles])
-    done = state["done"] if state else 0
-    G, previous = (state["G"], state["previous"]) if state else (None, None)
-    errors, histories, seconds = list(state["errors"]) if state else [], [], []
-    if say:
-        say(f"input:   {video.input} ({source.fps:g} fps)\nstyle:   {', '.join(inputs.style_names)}\n"
-            f"weights: {weights.path}\nsize:    {size[0]}x{size[1]}, {video.first_frame_iterations} then "
-            f"{config.iterations} {config.optimizer} steps a frame, temporal weight {video.temporal_weight:g}")
-    if G is not None and G.shape != problem.C.shape:
-        raise NSTError(f"{config.output}: the saved frame is {G.shape[1]}x{G.shape[2]}, not {size[0]}x{size[1]}")
-    bar = FrameBar(_count(source, selection), done, config.quiet)
-    sess = new_session()
-    interrupted = None
+    return Prepared(source, selection, _chain(first, frames), size, problem, vgg_path)
+
+
+class Frames:
+    """The frame loop's state: the last finished frame (G, its input) and what was measured."""
+
+    def __init__(self, graph, folder, video, state):
+        self.graph, self.folder, self.video = graph, folder, video
+        self.done = state["done"] if state else 0
+        self.G, self.previous = (state["G"], state["previous"]) if state else (None, None)
+        self.errors, self.histories, self.seconds = list(state["errors"]) if state else [], [], []
+
+    def style(self, n, frame, prepared, bar):
+        """Optimise frame ``n`` and save it and the state; returns the signal that stopped it, or None."""
+        from nst.flow import flow_pair, short_term_error, warp
+
+        began, problem, config = time.perf_counter(), prepared.problem, prepared.problem.config
+        original = images.resize_image(frame, prepared.size)
+        C = images.reshape_and_normalize_image(colors.prepare_content(original, config.preserve_colors),
+                                               problem.weights.mean_pixel)
+        this = problem._replace(inputs=problem.inputs._replace(original=original), C=C)
+        backward = reliable = warped = None
+        if self.G is not None:
+            backward, reliable = flow_pair(self.previous, original)
+            warped = warp(self.G[0], backward)[None]
+        self.graph.frame.set(self.graph.assign_input, C, warped, reliable)
+        iterations = self.video.first_frame_iterations if n == 0 else config.iterations
+        bar.iterations = iterations
+        history = History(self.folder, name=frame_name(n, "csv"), fields=HISTORY)
+        steps = OPTIMIZERS[config.optimizer](self.graph).steps(_start(this, self.video.init_frame, n, self.G, warped),
+                                                               iterations)
+        last, interrupted = _follow(steps, [history, bar], config.replace(iterations=iterations,
+                                                                          save_every=iterations),
+                                    self.folder, history, this.picture)
+        if interrupted:
+            return interrupted
+        picture = this.picture(last.image)
+        if self.G is not None:
+            self.errors.append(short_term_error(picture, _previous_picture(self.folder, n), backward, reliable))
+        self.folder.write_picture(frame_name(n), picture)
+        self.G, self.previous, self.done = last.image, original, n + 1
+        self.folder.write(STATE_FILE, state_bytes(config, self.video, self.done, self.G, original, self.errors))
+        self.histories.append(last._replace(image=None))
+        self.seconds.append(time.perf_counter() - began)
+        bar.finished()
+        return None
+
+
+def run_video(config, video, state=None, say=None):
+    """Style the frames of ``video.input`` (continuing ``state`` if given); a :class:`VideoResult`."""
     try:
-        graph = build_graph(sess, weights, problem.C, problem.S, settings, config.style_blend, video.temporal_weight)
+        import nst.flow  # noqa: F401
+    except ImportError:
+        raise NSTError("nst video needs OpenCV for the optical flow: pip install 'nst[video]'") from None
+    from nst.graph import build_graph, new_session
+
+    prepared = prepare(config, video, state)
+    problem, size = prepared.problem, prepared.size
+    prepare_output_dir(config.output)
+    folder = RunFolder(config.output, os.path.abspath(video.output)).claim(
+        {"input": video.input, "style": config.style, "init": config.init_image, "vgg": prepared.vgg_path},
+        state is not None, config.overwrite)
+    try:
+        if say:
+            say(f"input:   {video.input} ({prepared.source.fps:g} fps)\n"
+                f"style:   {', '.join(problem.inputs.style_names)}\nweights: {problem.weights.path}\n"
+                f"size:    {size[0]}x{size[1]}, {video.first_frame_iterations} then {config.iterations} "
+                f"{config.optimizer} steps a frame, temporal weight {video.temporal_weight:g}")
+        sess = new_session()
+        try:
+            graph = build_graph(sess, problem.weights, problem.C, problem.S, config.costs(), config.style_blend,
+                                video.temporal_weight)
+            loop = Frames(graph, folder, video, state)
+            interrupted = _loop(loop, prepared, FrameBar(_count(prepared.source, prepared.selection), loop.done,
+                                                         config.quiet))
+        finally:
+            sess.close()
+        output = None
+        if loop.done and not interrupted:
+            output = _finish(folder, prepared, video, loop.done)
+    finally:
+        folder.release()
+    return VideoResult(loop.done, loop.errors, loop.histories, interrupted, output, loop.seconds)
+
+
+def _loop(loop, prepared, bar):
+    """Style each frame not yet done; a stop signal between frames or during one ends the loop."""
+    try:
         with stop_on_signals() as stop:
-            for n, frame in _chain(first, frames):
-                if n < done:
+            for n, frame in prepared.frames:
+                if n < loop.done:
                     continue
-                if stop.requested:
-                    interrupted = stop.signum
-                    break
-                began = time.perf_counter()
-                original = images.resize_image(frame, size)
-                C = images.reshape_and_normalize_image(colors.prepare_content(original, config.preserve_colors), mean)
-                this = problem._replace(inputs=inputs._replace(original=original), C=C)
-                backward = reliable = warped = None
-                if G is not None:
-                    backward, reliable = flow_pair(previous, original)
-                    warped = warp(G[0], backward)[None]
-                graph.frame.set(graph.assign_input, C, warped, reliable)
-                start = _start(this, video.init_frame, n, G, warped)
-                iterations = video.first_frame_iterations if n == 0 else config.iterations
-                bar.iterations = iterations
-                history = History(folder, name=frame_name(n, "csv"), fields=HISTORY)
-                steps = OPTIMIZERS[config.optimizer](graph).steps(start, iterations)
-                last, interrupted = _follow(steps, [history, bar], config.replace(iterations=iterations,
-                                                                                  save_every=iterations),
-                                            folder, history, this.picture)
+                interrupted = stop.signum or loop.style(n, frame, prepared, bar)
                 if interrupted:
-                    break
-                picture = this.picture(last.image)
-                if G is not None:
-                    errors.append(short_term_error(picture, _previous_picture(folder, n), backward, reliable))
-                folder.write_picture(frame_name(n), picture)
-                G, previous, done = last.image, original, n + 1
-                folder.write(STATE_FILE, state_bytes(config, video, done, G, previous, errors))
-                histories.append(last._replace(image=None))
-                seconds.append(time.perf_counter() - began)
-                if bar.bar:
-                    bar.bar.update(1)
-            else:
-                interrupted = stop.signum if stop.requested else None
+                    return interrupted
+            return stop.signum
     finally:
         bar.close()
-        sess.close()
-        try:
-            output = None
-            if done and not interrupted:
-                output = _finish(folder, source, video, selection, done, size, config.max_pixels)
-        finally:
-            folder.release()
-    return VideoResult(done, errors, histories, interrupted, output, seconds)
 
 
 def _chain(first, rest):
@@ -394,8 +438,10 @@ def _start(problem, init_frame, n, G, warped):
     return initial_image(kind, problem.C, None, problem.weights.mean_pixel, seed, c.noise_ratio)
 
 
-def _finish(folder, source, video, selection, done, size, max_pixels):
+def _finish(folder, prepared, video, done):
     """Write the video from the frames in the folder, and the side-by-side preview."""
+    source, selection, size = prepared.source, prepared.selection, prepared.size
+    max_pixels = prepared.problem.config.max_pixels
     fps = source.fps / video.every
     pictures = (images.load_image(os.path.join(folder.path, frame_name(n))).astype(np.uint8) for n in range(done))
     start_seconds = selection[0] / source.fps
