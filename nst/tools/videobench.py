@@ -215,6 +215,7 @@ def build_parser(prog=PROG):
     p.add_argument("--iterations", type=int, help="steps of each later frame (default: nst video's)")
     p.add_argument("--temporal-weight", type=float, help="default: nst video's")
     p.add_argument("--gallery", default="video_gallery.png", help="where the strip goes (default: %(default)s)")
+    p.add_argument("--clips", default="synthetic,real", help="which clips, comma-separated (default: %(default)s)")
     p.add_argument("--no-speed", action="store_true", help="skip the 256/512 px timing")
     p.add_argument("--vgg", help="VGG-19 .mat (default: as nst train finds it)")
     return p
@@ -235,14 +236,17 @@ def main(argv=None, prog=PROG):
               f"{args.first_frame_iterations} steps, then {args.iterations}; temporal weight {args.temporal_weight:g}"
               f"; style: the painted swirl; seed 0", flush=True)
         with tempfile.TemporaryDirectory(prefix="nst-videobench-") as workdir:
-            synthetic = write_frames(os.path.join(workdir, "synthetic"), synthetic_frames(args.frames))
-            print("synthetic clip: matplotlib's grace_hopper.jpg panned (2, 1) px and zoomed 1 % per frame, "
-                  "a disc moving 6 px per frame", flush=True)
-            _, folders = measure_clip("synthetic", synthetic, args, 1, workdir)
-            gallery(args.gallery, synthetic, folders)
-            path, name, every = real_clip(workdir)
-            print(f"real clip: {name}", flush=True)
-            measure_clip("real", path, args, every, workdir)
+            clips = args.clips.split(",")
+            if "synthetic" in clips:
+                synthetic = write_frames(os.path.join(workdir, "synthetic"), synthetic_frames(args.frames))
+                print("synthetic clip: matplotlib's grace_hopper.jpg panned (2, 1) px and zoomed 1 % per frame, "
+                      "a disc moving 6 px per frame", flush=True)
+                _, folders = measure_clip("synthetic", synthetic, args, 1, workdir)
+                gallery(args.gallery, synthetic, folders)
+            if "real" in clips:
+                path, name, every = real_clip(workdir)
+                print(f"real clip: {name}", flush=True)
+                measure_clip("real", path, args, every, workdir)
             if not args.no_speed:
                 print("speed:", flush=True)
                 speed(args, workdir)
