@@ -122,7 +122,12 @@ def style_run(clip, out, variant, args, every=1, size=None, frames=None):
                           end=str((frames or args.frames) * every), every=every)
     config = RunConfig(output=video.folder(), size=size or args.size, seed=0, quiet=True, vgg=args.vgg,
                        iterations=first if iterations == "first" else args.iterations, overwrite=True)
-    return run_video(config, video), video.folder()
+    result = run_video(config, video)
+    if result.interrupted:  # a stop signal ends the whole benchmark, not only the run it reached
+        from nst.interrupt import Interrupted
+
+        raise Interrupted(result.interrupted)
+    return result, video.folder()
 
 
 def histories(folder, count):
