@@ -195,7 +195,7 @@ def gallery(path, clip, folders, shown=4):
     from nst import images
 
     names = sorted(n for n in os.listdir(folders["a"]) if n.startswith("frame_") and n.endswith(".png"))
-    picks = [int(round(k)) for k in np.linspace(1, len(names) - 1, shown)]
+    picks = sorted({int(round(k)) for k in np.linspace(0, len(names) - 1, shown)})
     inputs = sorted(os.listdir(clip))
     rows = []
     for variant in ("input", "a", "c"):
