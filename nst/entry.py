@@ -16,8 +16,8 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
     "gallery": ("nst.tools.gallery", "remake the README's gallery of settings"),
     "bench": ("nst.tools.bench", "seconds per step and peak memory, against the course's graph"),
     "figure": ("nst.tools.figure", "the C + S = G picture of a run"),
-    "videobench": ("nst.tools.videobench", "nst video's consistency, style cost and speed; its defaults"),
     "video": ("nst.video", "style transfer of a video, temporally consistent (Ruder et al., 2016)"),
+    "videobench": ("nst.tools.videobench", "nst video's consistency, style cost and speed; its defaults"),
 }
 
 

@@ -148,6 +148,7 @@ class Parsed(NamedTuple):
 
 
 def parse(argv):
+    """The run's settings (``nst train``'s parse), the video's, the state --resume continues, the download mode."""
     given = cli.settings_of(vars(build_parser().parse_args(argv)))
     download = given.pop("download", "ask")
     for name in NOT_FOR_VIDEO:
@@ -169,6 +170,7 @@ def parse(argv):
 
 
 def _resumed(given, video, output, download):
+    """The stored settings of the run in --resume's folder; options given again must keep their values."""
     if given.get("overwrite"):
         raise NSTError("--resume continues the run in its folder, --overwrite replaces it: give one of them")
     if "preset" in given:
@@ -189,6 +191,7 @@ def _resumed(given, video, output, download):
 
 # The state after each finished frame
 def state_bytes(config, video, done, G, previous, errors):
+    """video_state.npz: both settings, frames done, the last G (float, not the rounded PNG) and its input."""
     header = {"format": FORMAT, "config": config.to_dict(), "video": dataclasses.asdict(video), "done": done,
               "errors": errors}
     buffer = io.BytesIO()
