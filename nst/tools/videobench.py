@@ -227,10 +227,10 @@ def build_parser(prog=PROG):
 
 
 def main(argv=None, prog=PROG):
-    from nst import images, video
-
     try:
         args = build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
+        from nst import images, video  # after the options: --help answers without TensorFlow
+
         args.size = images.parse_size(args.size)
         args.first_frame_iterations = args.first_frame_iterations or video.FIRST_FRAME_ITERATIONS
         args.iterations = args.iterations or video.FRAME_ITERATIONS
