@@ -2,6 +2,7 @@
 import os
 import signal
 import subprocess
+import sys
 
 import imageio.v3 as iio
 import numpy as np
@@ -74,7 +75,7 @@ def test_an_interrupted_video_resumes_and_ends_as_an_uninterrupted_one(weights, 
     env = subprocess_env()
     slow = ["--size", "32x48", "--iterations", "30", "--first-frame-iterations", "30", "--seed", "0", "--quiet"]
     whole = tmp_path / "whole.mp4"
-    done = subprocess.run([os.sys.executable, "-m", "nst", "video", clip, "--output", str(whole), *slow],
+    done = subprocess.run([sys.executable, "-m", "nst", "video", clip, "--output", str(whole), *slow],
                           capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     out, run = tmp_path / "out.mp4", tmp_path / "out.run"
@@ -85,7 +86,7 @@ def test_an_interrupted_video_resumes_and_ends_as_an_uninterrupted_one(weights, 
     kept = sorted(n for n in os.listdir(run) if n.endswith(".png"))
     assert 2 <= len(kept) < 10 and not out.exists()
     before = {n: (run / n).read_bytes() for n in kept}
-    done = subprocess.run([os.sys.executable, "-m", "nst", "video", "--resume", str(run)], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "nst", "video", "--resume", str(run)], capture_output=True,
                           text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     assert {n: (run / n).read_bytes() for n in kept} == before  # finished frames are not redone
@@ -145,3 +146,12 @@ def test_videobench_quick_prints_each_variant_and_writes_the_gallery(weights, tm
     out = capsys.readouterr().out
     assert "CPU: " in out and out.count("(c) prev-warped + J_temporal") == 2 and "lower with (c)" in out
     assert iio.imread(gallery).shape == (3 * 96, 4 * 128, 3)  # input, (a), (c): four frames each
+
+
+def test_without_gradio_the_benchmark_makes_its_real_clip_with_ffmpeg(tmp_path, monkeypatch):
+    from nst.tools import videobench
+
+    monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio now raises ImportError
+    path, name, every = videobench.real_clip(str(tmp_path))
+    assert "mandelbrot" in name and every == 2
+    assert streams(path) == (100, 25.0, False)  # 4 s at 25 fps
