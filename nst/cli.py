@@ -187,7 +187,11 @@ def resumed(folder, given):
     """The stored configuration of the run in ``folder``, with the changes that may be made."""
     folder = os.path.abspath(folder)
     checkpoint = read_checkpoint(os.path.join(folder, CHECKPOINT_FILE))
-    stored = checkpoint.config
+    return continued(checkpoint.config, folder, given), checkpoint
+
+
+def continued(stored, folder, given):
+    """The stored configuration of the run in ``folder`` with the options ``given``: only those that may change."""
     if "output" in given and RunConfig(output=given["output"]).output != folder:
         raise NSTError(f"--output {given['output']} is not the run being resumed ({folder})")
     # a checkpoint never chooses where this run writes: the folder resumed, the image that names it
@@ -201,7 +205,7 @@ def resumed(folder, given):
             raise NSTError(f"{flag(setting)} cannot change when resuming: the run has "
                            f"{value_text(setting, getattr(stored, setting))}, the command gives "
                            f"{value_text(setting, getattr(config, setting))} (only {allowed} may change)")
-    return config.validate(), checkpoint
+    return config.validate()
 
 
 def value_text(setting, value):

@@ -11,6 +11,8 @@ weights, eq. (2) against a given Gram target (a style of another size, or a
 blend of styles; see ``nst.styles``), and a total-variation term
 ``J_tv`` added as ``tv_weight * J_tv``.
 """
+import numpy as np
+
 from nst.tf1 import tf
 
 # The course's style layers, each weighted 0.2.
@@ -102,11 +104,13 @@ def compute_style_cost(model, STYLE_LAYERS=STYLE_LAYERS, style_activations=None,
 def compute_blended_content_cost(model, CONTENT_LAYERS, content_activations):
     """Sum of w^l J_content^l: eq. (1) at several layers (e.g. conv4_2 and conv5_2), weighted.
 
-    With the one layer of the course at weight 1 this is eq. (1) itself, bit for bit.
+    With the one layer of the course at weight 1 this is eq. (1) itself, bit for bit. An
+    activation given as a variable (a video's, set per frame) is used as it is.
     """
     J_content = 0.0
     for layer_name, coeff in CONTENT_LAYERS:
-        a_C = tf.constant(content_activations[layer_name])
+        a_C = content_activations[layer_name]
+        a_C = tf.constant(a_C) if isinstance(a_C, np.ndarray) else a_C
         J_content += coeff * compute_content_cost(a_C, model[layer_name])
     return J_content
 

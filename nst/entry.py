@@ -14,8 +14,10 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
     "train": ("nst.cli", "style transfer of one content image (the paper's algorithm)"),
     "download": ("nst.tools.download", "fetch the VGG-19 weights"),
     "gallery": ("nst.tools.gallery", "remake the README's gallery of settings"),
-    "bench": ("nst.tools.bench", "seconds per step and peak memory, against the course's graph"),
+    "bench": ("nst.tools.bench", "seconds per step and peak memory, against its peers (course, TF, PyTorch)"),
     "figure": ("nst.tools.figure", "the C + S = G picture of a run"),
+    "video": ("nst.video", "style transfer of a video, temporally consistent (Ruder et al., 2016)"),
+    "videobench": ("nst.tools.videobench", "nst video's consistency, style cost and speed; its defaults"),
     "serve": ("nst.serve", "a local web page: upload, watch G form, download (needs the app extra)"),
 }
 

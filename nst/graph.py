@@ -79,6 +79,8 @@ class StyleTransferGraph(NamedTuple):
     assign_input: Any  # callable(image): sets the input variable without growing the graph
     J_tv: Any = None  # only when settings.tv_weight is not 0
     reset: Any = None  # initialises every variable but the weights: G and Adam's slots
+    J_temporal: Any = None  # a video's graph only (nst.temporal)
+    frame: Any = None  # a video's graph only: the nst.temporal.FrameInputs set for each frame
 
     def initialize(self, generated_image):
         """Reset Adam's slots and put G into the input variable.
@@ -104,7 +106,8 @@ def _input_assigner(sess, model):
     return lambda image: sess.run(assign, {value: image})
 
 
-def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None, peer=False):
+def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None, peer=False,
+                temporal_weight=None):
     """Steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
 
     ``content_image`` is a normalised (1, H, W, 3) array; ``style_image`` one
@@ -112,7 +115,8 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     with the weights ``style_blend`` (default equal); ``weights`` comes from
     :func:`nst.vgg.read_vgg_weights`. ``peer=True`` builds the same costs the
     way the best-known TF implementation does, for the benchmark: weights as
-    constants, TF's default gradient gating.
+    constants, TF's default gradient gating. With a ``temporal_weight`` (a
+    video, even 0) a_C is set per frame and J_temporal, times that weight, joins J.
     """
     settings = settings or CostSettings()
     content_layers, style_layers = settings.content_layers, settings.style_layers
@@ -124,6 +128,12 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     assign_input(content_image)
     names = [name for name, _ in content_layers]
     a_C = dict(zip(names, sess.run([model[name] for name in names])))
+    frame = None
+    if temporal_weight is not None:
+        from nst.temporal import FrameInputs
+
+        frame = FrameInputs(sess, model, a_C)
+        a_C = frame.content_targets()
     J_content = tf.identity(compute_blended_content_cost(model, content_layers, a_C), name="J_content")
 
     styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
@@ -132,8 +142,9 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     J_style = tf.identity(compute_style_cost(model, style_layers, style_grams=grams), name="J_style")
 
     J_tv = tf.identity(TV_COSTS[settings.tv_form](model["input"]), name="J_tv") if settings.tv_weight else None
-    J = tf.identity(total_cost(J_content, J_style, settings.alpha, settings.beta, J_tv, settings.tv_weight),
-                    name="J")
+    J = total_cost(J_content, J_style, settings.alpha, settings.beta, J_tv, settings.tv_weight)
+    J_temporal = tf.identity(frame.cost(), name="J_temporal") if frame else None
+    J = tf.identity(J + temporal_weight * J_temporal if temporal_weight else J, name="J")
     optimizer = tf.train.AdamOptimizer(settings.learning_rate)
     # GATE_NONE: the default GATE_OP makes TF compute every gradient of each conv, the unused
     # filter gradients included (a third of a step); the gradient to the image is the same.
@@ -141,4 +152,5 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=gating)
     weights = set(tf.get_collection(WEIGHTS_COLLECTION))
     reset = tf.variables_initializer([v for v in tf.global_variables() if v not in weights], name="reset")
-    return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv, reset)
+    return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv, reset,
+                              J_temporal, frame)

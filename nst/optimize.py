@@ -36,22 +36,32 @@ class Step(NamedTuple):
     J_tv: Optional[float]  # None when the graph has no total-variation term
     seconds: float  # since the run started (continued across a resume)
     image: Any  # this G, (1, H, W, 3), normalised
+    J_temporal: Optional[float] = None  # only in a video's graph (nst.temporal)
+
+
+OPTIONAL_COSTS = ("J_tv", "J_temporal")  # nodes a graph may have; a Step's field each
+
+
+def optional_costs(graph):
+    """The names of the optional cost nodes this graph has."""
+    return tuple(name for name in OPTIONAL_COSTS if getattr(graph, name, None) is not None)
 
 
 def cost_nodes(graph):
-    """J, J_content, J_style (and J_tv when the graph has it): what a step records."""
-    return [graph.J, graph.J_content, graph.J_style] + ([graph.J_tv] if graph.J_tv is not None else [])
+    """J, J_content, J_style (and J_tv, J_temporal when the graph has them): what a step records."""
+    return [graph.J, graph.J_content, graph.J_style] + [getattr(graph, name) for name in optional_costs(graph)]
 
 
-def _step(iteration, costs, seconds, image):
-    J_tv = float(costs[3]) if len(costs) > 3 else None
-    return Step(iteration, float(costs[0]), float(costs[1]), float(costs[2]), J_tv, seconds, image)
+def _step(iteration, costs, seconds, image, optional=("J_tv",)):
+    extra = dict(zip(optional, (float(c) for c in costs[3:])))
+    return Step(iteration, float(costs[0]), float(costs[1]), float(costs[2]), extra.get("J_tv"), seconds, image,
+                extra.get("J_temporal"))
 
 
 def measure(graph, iteration, seconds=0.0):
     """The :class:`Step` of the G now in the input variable (one session run)."""
     *costs, image = graph.sess.run(cost_nodes(graph) + [graph.model["input"]])
-    return _step(iteration, costs, seconds, image)
+    return _step(iteration, costs, seconds, image, optional_costs(graph))
 
 
 class Adam:
@@ -73,11 +83,12 @@ class Adam:
         if first == 0:
             graph.initialize(start_image)
         fetches = [graph.train_step, graph.model["G"]] + cost_nodes(graph)
+        optional = optional_costs(graph)
         start = time.perf_counter() - elapsed
         for iteration in range(first, iterations):
             # G as the update read it comes with the update's own run: no extra fetch
             _, before, *costs = graph.sess.run(fetches)
-            yield _step(iteration, costs, time.perf_counter() - start, before)
+            yield _step(iteration, costs, time.perf_counter() - start, before, optional)
         yield measure(graph, iterations, time.perf_counter() - start)
 
     def state(self, step, last=False):
@@ -113,7 +124,7 @@ class Objective:
     def __init__(self, graph):
         self.graph = graph
         self.shape = graph.model["input"].shape.as_list()
-        self.costs = cost_nodes(graph)
+        self.costs, self.optional = cost_nodes(graph), optional_costs(graph)
         self.gradient = tf.gradients(graph.J, graph.model["input"])[0]
         self.evaluations = 0
         self.last_x, self.last = None, None  # the last point evaluated and its costs
@@ -158,7 +169,8 @@ class LBFGS:
         if first:
             raise ValueError("an L-BFGS run cannot be resumed: its curvature memory is not saved")
         objective, start = Objective(self.graph), time.perf_counter()
-        yield _step(0, objective.costs_at(start_image.astype(np.float64).ravel()), 0.0, start_image)
+        yield _step(0, objective.costs_at(start_image.astype(np.float64).ravel()), 0.0, start_image,
+                    objective.optional)
         handover = _Handover()
         worker = threading.Thread(target=handover.run, daemon=True,
                                   args=(self._minimize, objective, start_image, iterations, start))
@@ -179,7 +191,8 @@ class LBFGS:
 
         def callback(xk):
             reported[:] = reported[0] + 1, xk.copy()
-            step = _step(reported[0], objective.costs_at(xk), time.perf_counter() - start, objective.image(xk))
+            step = _step(reported[0], objective.costs_at(xk), time.perf_counter() - start, objective.image(xk),
+                         objective.optional)
             if not accept(step):
                 raise StopIteration  # scipy ends the run and returns the current point
 
@@ -191,7 +204,7 @@ class LBFGS:
         if reported[1] is not None and np.array_equal(result.x, reported[1]):
             return None
         return _step(reported[0] + 1, objective.costs_at(result.x), time.perf_counter() - start,
-                     objective.image(result.x))
+                     objective.image(result.x), objective.optional)
 
     def state(self, step, last=False):
         """(iterations done, {input: G}): G alone, as the curvature memory cannot be saved."""

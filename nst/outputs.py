@@ -19,7 +19,8 @@ from nst.errors import NSTError
 
 LOCK_FILE = ".nst.lock"
 RUN_FILES = re.compile(r"(content|style|final|best)\.png|style_\d+\.png|iteration_\d{4,}\.png|history\.csv|"
-                       r"checkpoint\.npz")
+                       r"checkpoint\.npz|"
+                       r"frame_\d{5,}\.(png|csv)|video_state\.npz|preview\.gif")  # the last line: nst video's
 TEMPORARY = re.compile(r"\.(?P<name>.+)\.[^.]+\.tmp")  # what images.write_atomic leaves if killed mid-write
 
 

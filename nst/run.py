@@ -103,10 +103,10 @@ def prepare(config):
 
 
 class History:
-    """The cost rows, one per G; written as history.csv at every save point."""
+    """The cost rows, one per G; written as history.csv (or ``name``) at every save point."""
 
-    def __init__(self, folder, rows=()):
-        self.folder, self.rows = folder, list(rows)
+    def __init__(self, folder, rows=(), name=HISTORY_FILE, fields=HISTORY_FIELDS):
+        self.folder, self.rows, self.name, self.fields = folder, list(rows), name, fields
 
     def step(self, step):
         self.rows.append(step._replace(image=None))  # images are not kept: 200 of them fill memory
@@ -118,10 +118,15 @@ class History:
     def write(self):
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(HISTORY_FIELDS)
-        writer.writerows([r.iteration, f"{r.J:.9g}", f"{r.J_content:.9g}", f"{r.J_style:.9g}", f"{r.seconds:.3f}"]
-                         for r in self.rows)
-        self.folder.write(HISTORY_FILE, text.getvalue().encode())
+        writer.writerow(self.fields)
+        writer.writerows([_cell(r, field) for field in self.fields] for r in self.rows)
+        self.folder.write(self.name, text.getvalue().encode())
+
+
+def _cell(row, field):
+    """A history value as written: the iteration as is, seconds to the millisecond, costs to 9 digits."""
+    value = getattr(row, field)
+    return value if field == "iteration" else f"{value:.3f}" if field == "seconds" else f"{value:.9g}"
 
 
 class BestImage:

@@ -58,9 +58,9 @@ def run_cli(args, env_weights=None, module="nst.train"):
                           timeout=600)
 
 
-def interrupt_when(args, ready, signum=signal.SIGINT, timeout=120):
-    """Start ``python -m nst.train args``, send ``signum`` once ``ready()`` is true; return (code, stderr)."""
-    process = subprocess.Popen([sys.executable, "-m", "nst.train", *args], stdout=subprocess.PIPE,
+def interrupt_when(args, ready, signum=signal.SIGINT, timeout=120, module="nst.train"):
+    """Start ``python -m module args``, send ``signum`` once ``ready()`` is true; return (code, stderr)."""
+    process = subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=ROOT)
     try:
         deadline = time.time() + timeout
