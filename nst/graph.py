@@ -106,7 +106,7 @@ def _input_assigner(sess, model):
     return lambda image: sess.run(assign, {value: image})
 
 
-def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None, peer=False,
+def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None, *, peer=False,
                 temporal_weight=None):
     """Steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
 

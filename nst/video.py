@@ -388,7 +388,7 @@ def run_video(config, video, state=None, say=None):
         sess = new_session()
         try:
             graph = build_graph(sess, problem.weights, problem.C, problem.S, config.costs(), config.style_blend,
-                                video.temporal_weight)
+                                temporal_weight=video.temporal_weight)
             loop = Frames(graph, folder, video, state)
             interrupted = _loop(loop, prepared, FrameBar(_count(prepared.source, prepared.selection), loop.done,
                                                          config.quiet))
