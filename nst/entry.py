@@ -16,6 +16,7 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
     "gallery": ("nst.tools.gallery", "remake the README's gallery of settings"),
     "bench": ("nst.tools.bench", "seconds per step and peak memory, against the course's graph"),
     "figure": ("nst.tools.figure", "the C + S = G picture of a run"),
+    "batch": ("nst.batch.command", "many style transfers (content x style, or a CSV) on Ray, here or on a cluster"),
 }
 
 
