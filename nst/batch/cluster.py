@@ -18,6 +18,7 @@ import time
 from nst.errors import NSTError
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray would report usage to its makers: no traffic out
+os.environ.setdefault("RAY_agent_register_timeout_ms", "120000")  # a node's agents start slowly on a busy machine
 INSTALL_HINT = 'Ray is not installed; nst batch needs it: pip install -e ".[cluster]" (or pip install "ray>=2.9")'
 LOOPBACK = "127.0.0.2"  # the embedded node's address: inside 127.0.0.0/8, but not the 127.0.0.1 Ray rewrites
 POLL_SECONDS = 0.5  # how often the driver looks at a stop request while it waits on workers
@@ -32,25 +33,30 @@ def import_ray():
     return ray
 
 
-def connect(workers=None, address=None, node_ip_address=None):
+def connect(workers=None, address=None, node_ip_address=None, attempts=2):
     """Start embedded Ray or join ``address``; returns whether this call started it (so should stop it).
 
-    A Ray already started in this process (a notebook, the tests) is used as it is.
+    A Ray already started in this process (a notebook, the tests) is used as it is. A start that
+    fails is tried again: on a busy machine Ray's node can miss its own start-up deadline once.
     """
     ray = import_ray()
     if ray.is_initialized():
         return False
     quiet = dict(log_to_driver=False, logging_level=logging.ERROR)
-    try:
-        if address:
-            ray.init(address=address, _node_ip_address=node_ip_address, **quiet)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
-                     _node_ip_address=node_ip_address or LOOPBACK, **quiet)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        where = f"the Ray cluster at {address}" if address else "embedded Ray"
-        raise NSTError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:300]}") from None
-    return True
+    for attempt in range(attempts):
+        try:
+            if address:
+                ray.init(address=address, _node_ip_address=node_ip_address, **quiet)
+            else:
+                # "local": a Ray of our own, never a cluster that `ray start` left running on this machine
+                ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False,
+                         _node_ip_address=node_ip_address or LOOPBACK, **quiet)
+            return True
+        except Exception as exc:  # Ray raises plain Exceptions for a node that did not come up
+            ray.shutdown()
+            if attempt + 1 == attempts or isinstance(exc, KeyboardInterrupt):
+                where = f"the Ray cluster at {address}" if address else "embedded Ray"
+                raise NSTError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:300]}") from None
 
 
 class Worker:
@@ -114,7 +120,7 @@ class Pool:
     def run(self, queue, started, finished, stop):
         """Give the ``queue``'s (job, config, may_resume) to workers until all end or ``stop`` is requested.
 
-        ``started(job, node)`` and ``finished(job, outcome, node)`` report; a job whose worker died
+        ``started(job, node)`` and ``finished(job, outcome)`` report; a job whose worker died
         ``retries`` times fails with that reason.
         """
         queue, attempts, deadline = list(queue), {}, None
@@ -170,14 +176,14 @@ class Pool:
             from nst.batch.work import Outcome
 
             outcome = Outcome("failed", error=f"its worker died {attempts[job.id]} times, last: {_first_line(exc)}")
-            finished(job, outcome, "")
+            finished(job, outcome)
             return
         except self.ray.exceptions.RayError as exc:  # the job's code failed outside run_job's own handling
             from nst.batch.work import Outcome
 
             outcome = Outcome("failed", error=_first_line(exc))
         self.idle.append(actor)
-        finished(job, outcome, self.node[actor])
+        finished(job, outcome)
 
     def close(self):
         for actor in [*self.starting.values(), *self.idle, *(a for a, _ in self.busy.values())]:

@@ -169,14 +169,18 @@ def _work(args, queue, manifest, fingerprints, weights, total):
         pool = cluster.Pool(ray, weights, size, args.threads, args.retries)
         bar = JobsBar(total, manifest.counts(), args.quiet)
 
+        nodes = {}  # job id -> the nodes it ran on in this batch, in order (more than one after a retry)
+
         def started(job, node):
-            manifest.set(job.id, status="running", node=node, fingerprint=fingerprints[job.id], error="")
+            nodes.setdefault(job.id, []).append(node)
+            manifest.set(job.id, status="running", node=" ".join(nodes[job.id]), fingerprint=fingerprints[job.id],
+                         error="")
             manifest.write()
             bar.update(manifest.counts())
 
-        def finished(job, outcome, node):
+        def finished(job, outcome):
             manifest.set(job.id, status=outcome.status, J=outcome.J, steps=outcome.steps, seconds=outcome.seconds,
-                         node=node, error=outcome.error)
+                         error=outcome.error)
             manifest.write()
             bar.update(manifest.counts())
 

@@ -1,7 +1,8 @@
 """``manifest.csv``: one row per job of a batch, rewritten atomically whenever a job starts or ends.
 
 It is the batch's record: what was asked (id, content, style, options), what
-became of it (status, final J, steps, seconds, the node, the one-line error)
+became of it (status, final J, steps, seconds, the node or, after a worker
+died, the nodes it ran on in turn, the one-line error)
 and the fingerprint that tells a rerun whether a done job still stands.
 """
 import csv
