@@ -19,8 +19,9 @@ setup(
         "tqdm>=4.60,<5",
     ],
     extras_require={
-        "test": ["pytest>=7,<10", "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8"],
+        "test": ["pytest>=7,<10", "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8", "ray>=2.9,<3"],
         "notebook": ["notebook>=7,<8", "ipykernel>=6.20,<8"],  # Jupyter, to open notebooks/
+        "cluster": ["ray>=2.9,<3"],  # nst batch: Ray, embedded or a cluster
     },
     entry_points={"console_scripts": ["nst=nst.entry:main", "nst-train=nst.entry:train_main",
                                     "nst-download=nst.entry:download_main"]},

@@ -17,6 +17,7 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
     "bench": ("nst.tools.bench", "seconds per step and peak memory, against the course's graph"),
     "figure": ("nst.tools.figure", "the C + S = G picture of a run"),
     "batch": ("nst.batch.command", "many style transfers (content x style, or a CSV) on Ray, here or on a cluster"),
+    "bench-batch": ("nst.tools.batchbench", "jobs per hour of nst batch for 1, 2, ... workers on this machine"),
 }
 
 

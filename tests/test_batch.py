@@ -130,7 +130,7 @@ def test_jobs_from_a_csv_with_options_of_their_own(ray_here, pictures, weights, 
     rows = manifest(out)
     assert (rows["c0--s1"]["status"], rows["c0--s1"]["steps"]) == ("done", "2")
     assert float(rows["c0--s1"]["J"]) == pytest.approx(alone(pictures["c0"], pictures["s1"], weights, 2), rel=1e-4)
-    assert rows["c0--s1"]["options"] == "--size 48x64 --iterations 3 --seed 0 --quiet --iterations 2"
+    assert rows["c0--s1"]["options"] == "--size 48x64 --iterations 3 --seed 0 --iterations 2"  # --quiet: the batch's
     assert rows["c1--s0"]["status"] == "failed"
     assert rows["c1--s0"]["error"] == "--alpha must be zero or positive, got -1.0"
 

@@ -5,6 +5,7 @@ bad input is the job's one-line error (the batch goes on), a stop request
 leaves the job pending with its checkpoint saved.
 """
 import os
+import time
 import traceback
 from typing import NamedTuple, Optional
 
@@ -25,6 +26,7 @@ class Outcome(NamedTuple):
     steps: Optional[int] = None
     seconds: Optional[float] = None  # of optimisation, over all the job's attempts
     error: str = ""
+    wall: float = 0.0  # of this attempt on its worker: reading, checks, the graph, the steps, the files
 
 
 class StopWhenAsked:
@@ -64,6 +66,11 @@ def resumable(config):
 
 def run_job(config, may_resume, consumers=()):
     """Run one job's configuration into its folder; an :class:`Outcome`."""
+    start = time.perf_counter()
+    return _run(config, may_resume, consumers)._replace(wall=time.perf_counter() - start)
+
+
+def _run(config, may_resume, consumers):
     try:
         checkpoint = resumable(config) if may_resume else None
         result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, consumers)
