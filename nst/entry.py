@@ -23,7 +23,7 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
 
 def usage():
     lines = ["usage: nst COMMAND [options]   (nst COMMAND --help for its options)", "", "commands:"]
-    lines += [f"  {name:<10} {what}" for name, (_, what) in COMMANDS.items()]
+    lines += [f"  {name:<12} {what}" for name, (_, what) in COMMANDS.items()]
     return "\n".join(lines + ["", "  --version  print the version"])
 
 

@@ -17,7 +17,7 @@ from nst import cli
 from nst.batch import jobs as joblist
 from nst.batch.manifest import Manifest
 from nst.errors import NSTError, OneLineParser, report
-from nst.interrupt import stop_on_signals
+from nst.interrupt import raise_on_signals, stop_on_signals
 from nst.outputs import RunFolder, prepare_output_dir
 from nst.run import FINAL_IMAGE
 from nst.vgg import read_vgg_weights, resolve_weights_path
@@ -163,6 +163,7 @@ def _work(args, queue, manifest, fingerprints, weights, total):
 
     ray = cluster.import_ray()
     started_ray = cluster.connect(args.workers, args.address, args.node_ip_address)
+    raise_on_signals()  # ray.init made SIGTERM exit with status 15; it is 143 with one line, as everywhere in nst
     pool = bar = None
     try:
         size = min(len(queue), args.workers or cluster.cluster_cpus(ray))
