@@ -47,8 +47,9 @@ def build_parser(prog=PROG):
                    "optionally options (nst train options of that job only); paths relative to the CSV")
     p.add_argument("--output", metavar="DIR", required=True,
                    help="a folder per job, manifest.csv and contact_sheet.jpg go here")
-    p.add_argument("--workers", type=int, metavar="N", help="jobs at a time (default: one per CPU of this "
-                   "machine, or of the cluster with --address)")
+    p.add_argument("--workers", type=int, metavar="N", help="jobs at a time (default: 1 here, with all the "
+                   "cores, measured faster than a job per core from 256 px up; with --address one per Ray CPU of "
+                   "the cluster)")
     p.add_argument("--threads", type=int, metavar="N", help="TensorFlow threads per worker (default: the "
                    "node's cores / its workers)")
     p.add_argument("--address", metavar="HOST:PORT", help="join this Ray cluster (or 'auto') instead of "
@@ -116,7 +117,7 @@ def _batch(argv, prog):
     cluster.import_ray()  # without Ray: the one line saying how to install it, before any work
     cli.configuration(dict(common, output=None))  # the common options checked once, before any job
     output = os.path.abspath(args.output)
-    vgg = resolve_weights_path(common.get("vgg"))
+    vgg = os.path.abspath(resolve_weights_path(common.get("vgg")))  # the key the workers' in-memory copy has
     weights = read_vgg_weights(vgg)
     jobs = make_jobs(args)
     prepare_output_dir(output)
@@ -144,8 +145,9 @@ def _run(args, typed, common, jobs, weights, output, prog):
         if not args.overwrite and manifest.done(job.id, fp) and os.path.exists(os.path.join(config.output,
                                                                                              FINAL_IMAGE)):
             continue
-        queue.append((job, config, not args.overwrite and manifest.same(job.id, fp)))
-        manifest.set(job.id, status="pending")
+        same = not args.overwrite and manifest.same(job.id, fp)  # its folder's checkpoint may be continued
+        queue.append((job, config, same))
+        manifest.set(job.id, status="pending", **({} if same else dict(J="", steps="", seconds="", node="", error="")))
     manifest.write()
     signum = _work(args, queue, manifest, fingerprints, weights, len(jobs)) if queue else None
     for row in manifest.rows.values():
@@ -166,7 +168,7 @@ def _work(args, queue, manifest, fingerprints, weights, total):
     raise_on_signals()  # ray.init made SIGTERM exit with status 15; it is 143 with one line, as everywhere in nst
     pool = bar = None
     try:
-        size = min(len(queue), args.workers or cluster.cluster_cpus(ray))
+        size = min(len(queue), args.workers or (cluster.cluster_cpus(ray) if args.address else 1))
         pool = cluster.Pool(ray, weights, size, args.threads, args.retries)
         bar = JobsBar(total, manifest.counts(), args.quiet)
 
