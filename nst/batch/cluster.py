@@ -49,7 +49,7 @@ def connect(workers=None, address=None, node_ip_address=None, attempts=2):
                 ray.init(address=address, _node_ip_address=node_ip_address, **quiet)
             else:
                 # "local": a Ray of our own, never a cluster that `ray start` left running on this machine
-                ray.init(address="local", num_cpus=workers or 1, include_dashboard=False,
+                ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False,
                          _node_ip_address=node_ip_address or LOOPBACK, **quiet)
             return True
         except Exception as exc:  # Ray raises plain Exceptions for a node that did not come up

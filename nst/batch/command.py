@@ -47,9 +47,8 @@ def build_parser(prog=PROG):
                    "optionally options (nst train options of that job only); paths relative to the CSV")
     p.add_argument("--output", metavar="DIR", required=True,
                    help="a folder per job, manifest.csv and contact_sheet.jpg go here")
-    p.add_argument("--workers", type=int, metavar="N", help="jobs at a time (default: 1 here, with all the "
-                   "cores, measured faster than a job per core from 256 px up; with --address one per Ray CPU of "
-                   "the cluster)")
+    p.add_argument("--workers", type=int, metavar="N", help="jobs at a time (default: one per CPU of this "
+                   "machine, or of the cluster with --address: measured faster than one job with all the cores)")
     p.add_argument("--threads", type=int, metavar="N", help="TensorFlow threads per worker (default: the "
                    "node's cores / its workers)")
     p.add_argument("--address", metavar="HOST:PORT", help="join this Ray cluster (or 'auto') instead of "
@@ -168,7 +167,7 @@ def _work(args, queue, manifest, fingerprints, weights, total):
     raise_on_signals()  # ray.init made SIGTERM exit with status 15; it is 143 with one line, as everywhere in nst
     pool = bar = None
     try:
-        size = min(len(queue), args.workers or (cluster.cluster_cpus(ray) if args.address else 1))
+        size = min(len(queue), args.workers or cluster.cluster_cpus(ray))
         pool = cluster.Pool(ray, weights, size, args.threads, args.retries)
         bar = JobsBar(total, manifest.counts(), args.quiet)
 

@@ -142,7 +142,7 @@ def run(figures, vgg, settings):
 
 def main(argv=None, prog=PROG):
     parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="about 4 minutes: 4 jobs of 20 steps at 256 px, "
+    parser.add_argument("--quick", action="store_true", help="about 2 minutes: 4 jobs of 20 steps at 256 px, "
                         "settings 1x0 2x1 (default: 8 jobs of 30 steps at 256 px, 1x0 1x1 2x1)")
     parser.add_argument("--settings", help=f"workers x threads to compare (default: {FULL['settings']!r}; "
                         "0 threads: the cores shared out)")
