@@ -16,6 +16,8 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
     "gallery": ("nst.tools.gallery", "remake the README's gallery of settings"),
     "bench": ("nst.tools.bench", "seconds per step and peak memory, against its peers (course, TF, PyTorch)"),
     "figure": ("nst.tools.figure", "the C + S = G picture of a run"),
+    "batch": ("nst.batch.command", "many style transfers (content x style, or a CSV) on Ray, here or on a cluster"),
+    "bench-batch": ("nst.tools.batchbench", "jobs per hour of nst batch for 1, 2, ... workers on this machine"),
     "video": ("nst.video", "style transfer of a video, temporally consistent (Ruder et al., 2016)"),
     "videobench": ("nst.tools.videobench", "nst video's consistency, style cost and speed; its defaults"),
     "serve": ("nst.serve", "a local web page: upload, watch G form, download (needs the app extra)"),
@@ -24,7 +26,7 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
 
 def usage():
     lines = ["usage: nst COMMAND [options]   (nst COMMAND --help for its options)", "", "commands:"]
-    lines += [f"  {name:<10} {what}" for name, (_, what) in COMMANDS.items()]
+    lines += [f"  {name:<12} {what}" for name, (_, what) in COMMANDS.items()]
     return "\n".join(lines + ["", "  --version  print the version"])
 
 

@@ -53,8 +53,12 @@ class CostSettings:
 
 
 def session_config():
-    """Threads left to TensorFlow's defaults (all cores); soft placement so GPU/CPU both work."""
-    return tf.ConfigProto(allow_soft_placement=True)
+    """Threads as ``tf.config.threading`` sets them (0, the default: all cores; a batch worker sets its
+    share); soft placement so GPU/CPU both work."""
+    threads = tf.config.threading
+    return tf.ConfigProto(allow_soft_placement=True,
+                          intra_op_parallelism_threads=threads.get_intra_op_parallelism_threads(),
+                          inter_op_parallelism_threads=threads.get_inter_op_parallelism_threads())
 
 
 def new_session():

@@ -54,20 +54,41 @@ class StopRequest:
         return self.signum is not None
 
 
+_ACTIVE = set()  # the StopRequests of the runs stepping in this process
+
+
+def request_stop(signum=signal.SIGINT):
+    """Stop every run of this process after its current step, as ``signum`` would: how a batch worker,
+    whose runs step outside the main thread where no signal arrives, is told to stop."""
+    for stop in list(_ACTIVE):
+        stop.signum = stop.signum or signum
+
+
 @contextlib.contextmanager
 def stop_on_signals(stop=None):
     """Yield ``stop`` (a new :class:`StopRequest` if None); a stop signal sets it instead of raising.
 
-    Signals reach the main thread only; elsewhere only :meth:`StopRequest.request` sets it.
+    Signals reach the main thread only; elsewhere :meth:`StopRequest.request` (a web page's button) or
+    :func:`request_stop` (a batch worker told to stop) sets it.
     """
     stop = StopRequest() if stop is None else stop
-    if threading.current_thread() is not threading.main_thread():
-        yield stop  # signals only reach the main thread; nothing to install
-        return
+    _ACTIVE.add(stop)
+    try:
+        if threading.current_thread() is not threading.main_thread():
+            yield stop  # signals only reach the main thread; nothing to install
+        else:
+            with _signals_set(stop):
+                yield stop
+    finally:
+        _ACTIVE.discard(stop)
 
+
+@contextlib.contextmanager
+def _signals_set(stop):
+    """The stop signals set ``stop`` while inside; a second signal acts as before: at once."""
     def handler(signum, frame):
         stop.signum = signum
-        for s, old in previous.items():  # a second signal acts as before: at once
+        for s, old in previous.items():
             signal.signal(s, old)
 
     previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}

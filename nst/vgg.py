@@ -201,8 +201,18 @@ def _read_cached(path, mtime, size):
     return VGGWeights(path, convs, _mean_pixel(path, data))
 
 
+_IN_MEMORY = {}  # path -> VGGWeights given by use_weights
+
+
+def use_weights(weights):
+    """Serve ``weights`` for their path from now on, unread: a batch worker got them from Ray's object store."""
+    _IN_MEMORY[weights.path] = weights
+
+
 def read_vgg_weights(path):
     """Read and check a MatConvNet VGG-19 file; cached, so repeated runs read it once."""
+    if path in _IN_MEMORY:
+        return _IN_MEMORY[path]
     info = _check_weights_file(path)
     return _read_cached(path, info.st_mtime, info.st_size)
 

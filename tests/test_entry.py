@@ -64,8 +64,8 @@ def test_version_usage_and_unknown_command():
     assert usage.returncode == 0 and all(f"  {name} " in usage.stdout for name in entry.COMMANDS)
     unknown = run("paint")
     assert unknown.returncode == 2 and unknown.stderr.strip() == (
-        "nst: error: unknown command 'paint': use one of train, download, gallery, bench, figure, video, "
-        "videobench, serve (see nst --help)")
+        "nst: error: unknown command 'paint': use one of train, download, gallery, bench, figure, batch, "
+        "bench-batch, video, videobench, serve (see nst --help)")
 
 
 @pytest.mark.parametrize("command", list(entry.COMMANDS))

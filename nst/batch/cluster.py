@@ -1,0 +1,194 @@
+"""Ray: the engine that spreads a batch's jobs over workers, on this machine or on a cluster's nodes.
+
+Embedded by default: ``ray.init`` starts Ray here with one CPU per worker, no
+dashboard, and every address on loopback (Ray would put 127.0.0.1 on the
+machine's outward address; 127.0.0.2 keeps every socket inside
+127.0.0.0/8). With an address it joins a running cluster. A worker is a
+long-lived actor that gets the VGG-19 weights once from Ray's object store
+(the driver puts them once; a node's workers share its copy in memory) and
+runs jobs one after another with its share of the node's cores. A worker
+that dies (process killed, node gone) costs no job: the :class:`Pool` gives
+the job to another worker, where it resumes from its checkpoint, and starts
+a replacement worker that joins when the cluster has room for it.
+"""
+import logging
+import os
+import time
+
+from nst.errors import NSTError
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray would report usage to its makers: no traffic out
+os.environ.setdefault("RAY_agent_register_timeout_ms", "120000")  # a node's agents start slowly on a busy machine
+INSTALL_HINT = 'Ray is not installed; nst batch needs it: pip install -e ".[cluster]" (or pip install "ray>=2.9")'
+LOOPBACK = "127.0.0.2"  # the embedded node's address: inside 127.0.0.0/8, but not the 127.0.0.1 Ray rewrites
+POLL_SECONDS = 0.5  # how often the driver looks at a stop request while it waits on workers
+STOP_WAIT_SECONDS = 300  # how long stopped workers may take to save their jobs
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise NSTError(INSTALL_HINT) from None
+    return ray
+
+
+def connect(workers=None, address=None, node_ip_address=None, attempts=2):
+    """Start embedded Ray or join ``address``; returns whether this call started it (so should stop it).
+
+    A Ray already started in this process (a notebook, the tests) is used as it is. A start that
+    fails is tried again: on a busy machine Ray's node can miss its own start-up deadline once.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    quiet = dict(log_to_driver=False, logging_level=logging.ERROR)
+    for attempt in range(attempts):
+        try:
+            if address:
+                ray.init(address=address, _node_ip_address=node_ip_address, **quiet)
+            else:
+                # "local": a Ray of our own, never a cluster that `ray start` left running on this machine
+                ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False,
+                         _node_ip_address=node_ip_address or LOOPBACK, **quiet)
+            return True
+        except Exception as exc:  # Ray raises plain Exceptions for a node that did not come up
+            ray.shutdown()
+            if attempt + 1 == attempts or isinstance(exc, KeyboardInterrupt):
+                where = f"the Ray cluster at {address}" if address else "embedded Ray"
+                raise NSTError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:300]}") from None
+
+
+class Worker:
+    """A Ray actor: the weights once, TensorFlow's threads set once, then jobs one after another."""
+
+    def __init__(self, weights, threads=None):
+        import ray
+
+        from nst import vgg
+        from nst.tf1 import tf
+
+        self.node = ray.util.get_node_ip_address()
+        self.threads = threads or node_threads(ray)
+        tf.config.threading.set_intra_op_parallelism_threads(self.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(self.threads)
+        vgg.use_weights(weights)
+        self.stopping = None
+
+    def info(self):
+        return self.node, self.threads, os.getpid()
+
+    def run(self, config, may_resume):
+        from nst.batch.work import Outcome, StopWhenAsked, run_job
+
+        if self.stopping:
+            return Outcome("pending")
+        return run_job(config, may_resume, [StopWhenAsked(self)])
+
+    def stop(self, signum):
+        """Ask the running job to checkpoint and end (runs beside ``run``: the actor has two threads)."""
+        self.stopping = signum
+
+
+def node_threads(ray):
+    """This worker's share of its node's cores: the cores over the node's Ray CPUs (one per worker)."""
+    node = ray.get_runtime_context().get_node_id()
+    cpus = next((n["Resources"].get("CPU", 1) for n in ray.nodes() if n["NodeID"] == node), 1)
+    return max(1, (os.cpu_count() or 1) // max(1, int(cpus)))
+
+
+def cluster_cpus(ray):
+    return int(ray.cluster_resources().get("CPU", 1))
+
+
+class Pool:
+    """Workers on the cluster and the jobs given to them; worker deaths retried elsewhere."""
+
+    def __init__(self, ray, weights, size, threads=None, retries=3):
+        self.ray, self.retries, self.threads = ray, retries, threads
+        self.actor_class = ray.remote(num_cpus=1, max_restarts=0, max_concurrency=2)(Worker)
+        self.weights = ray.put(weights)  # once: each node's workers share its copy
+        self.starting, self.idle, self.busy, self.node = {}, [], {}, {}
+        self.failures, self.ready_once = 0, False
+        for _ in range(size):
+            self._start_worker()
+
+    def _start_worker(self):
+        actor = self.actor_class.remote(self.weights, self.threads)
+        self.starting[actor.info.remote()] = actor
+
+    def run(self, queue, started, finished, stop):
+        """Give the ``queue``'s (job, config, may_resume) to workers until all end or ``stop`` is requested.
+
+        ``started(job, node)`` and ``finished(job, outcome)`` report; a job whose worker died
+        ``retries`` times fails with that reason.
+        """
+        queue, attempts, deadline = list(queue), {}, None
+        while queue and not stop.requested or self.busy:
+            if stop.requested and deadline is None:
+                deadline = time.time() + STOP_WAIT_SECONDS
+                for ref, (actor, _) in self.busy.items():
+                    actor.stop.remote(stop.signum)
+            if deadline and time.time() > deadline:
+                break
+            while queue and self.idle and not stop.requested:
+                actor = self.idle.pop(0)
+                item = queue.pop(0)
+                self.busy[actor.run.remote(item[1], item[2])] = (actor, item)
+                started(item[0], self.node[actor])
+            refs = list(self.starting) + list(self.busy)
+            if not refs:
+                raise NSTError("no Ray worker could start (does the cluster have a free CPU?)")
+            ready, _ = self.ray.wait(refs, num_returns=1, timeout=POLL_SECONDS)
+            for ref in ready:
+                if ref in self.starting:
+                    self._joined(ref)
+                else:
+                    self._ended(ref, queue, attempts, finished)
+
+    def _joined(self, ref):
+        actor = self.starting.pop(ref)
+        try:
+            self.node[actor] = self.ray.get(ref)[0]
+        except self.ray.exceptions.RayError as exc:
+            self.failures += 1
+            if not self.ready_once and not self.busy and not self.starting:
+                raise NSTError(f"Ray workers cannot start: {_first_line(exc)}") from None
+            if self.failures <= 10 * (len(self.node) + 1):
+                self._start_worker()
+            return
+        self.ready_once = True
+        self.idle.append(actor)
+
+    def _ended(self, ref, queue, attempts, finished):
+        actor, item = self.busy.pop(ref)
+        job = item[0]
+        try:
+            outcome = self.ray.get(ref)
+        except (self.ray.exceptions.RayActorError, self.ray.exceptions.WorkerCrashedError,
+                self.ray.exceptions.ObjectLostError) as exc:
+            attempts[job.id] = attempts.get(job.id, 0) + 1
+            self.node.pop(actor, None)
+            self._start_worker()  # a replacement, which joins when the cluster has room
+            if attempts[job.id] < self.retries:
+                queue.insert(0, (job, item[1], True))  # first in line; it resumes from its checkpoint
+                return
+            from nst.batch.work import Outcome
+
+            outcome = Outcome("failed", error=f"its worker died {attempts[job.id]} times, last: {_first_line(exc)}")
+            finished(job, outcome)
+            return
+        except self.ray.exceptions.RayError as exc:  # the job's code failed outside run_job's own handling
+            from nst.batch.work import Outcome
+
+            outcome = Outcome("failed", error=_first_line(exc))
+        self.idle.append(actor)
+        finished(job, outcome)
+
+    def close(self):
+        for actor in [*self.starting.values(), *self.idle, *(a for a, _ in self.busy.values())]:
+            self.ray.kill(actor)
+
+
+def _first_line(exc):
+    return " ".join(str(exc).strip().splitlines()[0].split())[:300] if str(exc).strip() else type(exc).__name__

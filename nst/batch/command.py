@@ -1,0 +1,217 @@
+"""``nst batch``: the command line of a batch, from its options to its manifest and contact sheet.
+
+The batch's own options are parsed here; every other option is ``nst
+train``'s, parsed and checked by ``nst.cli`` exactly as for one run, so a bad
+one stops the batch before anything runs. Finished jobs whose fingerprint
+still holds are skipped without starting Ray; the rest go to the workers.
+Exit codes: 0 all done, 1 some jobs failed (their errors are in the
+manifest), 2 bad options or inputs of the batch, 130/143 stopped by
+Ctrl-C/SIGTERM (run the same command again to continue).
+"""
+import argparse
+import os
+import shlex
+import sys
+
+from nst import cli
+from nst.batch import jobs as joblist
+from nst.batch.manifest import Manifest
+from nst.errors import NSTError, OneLineParser, report
+from nst.interrupt import raise_on_signals, stop_on_signals
+from nst.outputs import RunFolder, prepare_output_dir
+from nst.run import FINAL_IMAGE
+from nst.vgg import read_vgg_weights, resolve_weights_path
+
+PROG = "nst batch"
+REFUSED = {"resume": "a batch resumes its unfinished jobs itself: run the same command again",
+           "logdir": "TensorBoard logs are for one run: use nst train --logdir on a job"}
+
+EXAMPLES = """Every nst train option (nst train --help) applies to every job: --iterations, --max-side, --preset, ...
+
+examples:
+  nst batch --content photos/ --style starry.jpg scream.jpg --output stylised --max-side 512
+  nst batch --jobs jobs.csv --output stylised --iterations 300     (columns: content, style, options)
+  nst batch --content 'frames/*.png' --style wave.jpg --output clip --address 10.0.0.5:6379
+  run the same command again to continue a stopped batch: finished jobs are skipped
+"""
+
+
+def build_parser(prog=PROG):
+    p = OneLineParser(prog=prog, allow_abbrev=False, epilog=EXAMPLES,
+                      formatter_class=argparse.RawDescriptionHelpFormatter,
+                      description="Many style transfers: every content with every style, or the jobs of a CSV, "
+                      "on this machine's cores or a Ray cluster; a folder per job and a manifest.")
+    p.add_argument("--content", nargs="+", metavar="PATH", help="content images: files, folders or globs")
+    p.add_argument("--style", nargs="+", metavar="PATH", help="style images: files, folders or globs")
+    p.add_argument("--jobs", metavar="FILE.csv", help="one job per row instead: columns content, style and "
+                   "optionally options (nst train options of that job only); paths relative to the CSV")
+    p.add_argument("--output", metavar="DIR", required=True,
+                   help="a folder per job, manifest.csv and contact_sheet.jpg go here")
+    p.add_argument("--workers", type=int, metavar="N", help="jobs at a time (default: one per CPU of this "
+                   "machine, or of the cluster with --address: measured faster than one job with all the cores)")
+    p.add_argument("--threads", type=int, metavar="N", help="TensorFlow threads per worker (default: the "
+                   "node's cores / its workers)")
+    p.add_argument("--address", metavar="HOST:PORT", help="join this Ray cluster (or 'auto') instead of "
+                   "starting Ray here")
+    p.add_argument("--node-ip-address", metavar="IP", help="this machine's address in the cluster "
+                   "(default without --address: 127.0.0.2, loopback only)")
+    p.add_argument("--retries", type=int, default=3, metavar="N",
+                   help="attempts of a job whose worker dies (default: 3)")
+    p.add_argument("--overwrite", action="store_true", help="run every job again from the start")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def parse(argv, prog=PROG):
+    """(batch options, the nst train options as typed, their settings: common to all jobs)."""
+    args, rest = build_parser(prog).parse_known_args(argv)
+    if bool(args.jobs) == bool(args.content or args.style):
+        raise NSTError("give --content and --style (every pair is a job), or --jobs FILE.csv")
+    if not args.jobs and not (args.content and args.style):
+        raise NSTError(f"--{'style' if args.content else 'content'} is missing: a job needs both images")
+    for name in ("workers", "threads", "retries"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise NSTError(f"--{name} must be positive, got {getattr(args, name)}")
+    return args, rest, train_settings(rest, prog)
+
+
+def train_settings(argv, prog):
+    """nst train's settings from ``argv``, by nst train's own parser; the batch's options refused."""
+    given = cli.settings_of(vars(cli.build_parser(prog).parse_args(list(argv))))
+    given.pop("download", None)
+    for setting, why in REFUSED.items():
+        if setting in given:
+            raise NSTError(f"{cli.flag(setting)} does not apply to nst batch: {why}")
+    return given
+
+
+def job_config(common, job, output, vgg, prog):
+    """The job's RunConfig: the common options, then its own, into its folder, with the batch's weights."""
+    settings = dict(common)
+    if job.options:
+        settings.update(train_settings(job.options, prog))
+    settings.update(content=job.content, style=(job.style,), output=os.path.join(output, job.id), quiet=True,
+                    vgg=vgg)
+    return cli.configuration(settings)[0]
+
+
+def make_jobs(args):
+    if args.jobs:
+        return joblist.name_jobs(joblist.read_jobs_csv(args.jobs))
+    return joblist.name_jobs(joblist.cross(joblist.expand(args.content, "content"),
+                                           joblist.expand(args.style, "style")))
+
+
+def main(argv=None, prog=PROG):
+    try:
+        return _batch(sys.argv[1:] if argv is None else list(argv), prog)
+    except NSTError as exc:
+        return report(prog, exc, cli.flag)
+
+
+def _batch(argv, prog):
+    from nst.batch import cluster
+
+    args, typed, common = parse(argv, prog)
+    cluster.import_ray()  # without Ray: the one line saying how to install it, before any work
+    cli.configuration(dict(common, output=None))  # the common options checked once, before any job
+    output = os.path.abspath(args.output)
+    vgg = os.path.abspath(resolve_weights_path(common.get("vgg")))  # the key the workers' in-memory copy has
+    weights = read_vgg_weights(vgg)
+    jobs = make_jobs(args)
+    prepare_output_dir(output)
+    folder = RunFolder(output).claim({})  # one batch at a time in a folder
+    try:
+        return _run(args, typed, common, jobs, weights, output, prog)
+    finally:
+        folder.release()
+
+
+def _run(args, typed, common, jobs, weights, output, prog):
+    from nst.batch.sheet import contact_sheet
+
+    manifest, digest = Manifest.read(output), joblist.weights_digest(weights)
+    manifest.keep_only([job.id for job in jobs])
+    queue, fingerprints = [], {}
+    for job in jobs:
+        manifest.set(job.id, content=job.content, style=job.style, options=shlex.join([*typed, *job.options]))
+        try:
+            config = job_config(common, job, output, weights.path, prog)
+        except NSTError as exc:
+            manifest.set(job.id, status="failed", error=exc.message(cli.flag), J="", steps="", seconds="", node="")
+            continue
+        fingerprints[job.id] = fp = joblist.fingerprint(config, digest)
+        if not args.overwrite and manifest.done(job.id, fp) and os.path.exists(os.path.join(config.output,
+                                                                                             FINAL_IMAGE)):
+            continue
+        same = not args.overwrite and manifest.same(job.id, fp)  # its folder's checkpoint may be continued
+        queue.append((job, config, same))
+        manifest.set(job.id, status="pending", **({} if same else dict(J="", steps="", seconds="", node="", error="")))
+    manifest.write()
+    signum = _work(args, queue, manifest, fingerprints, weights, len(jobs)) if queue else None
+    for row in manifest.rows.values():
+        if row["status"] == "running":
+            row["status"] = "pending"
+    manifest.write()
+    sheet = contact_sheet(output, jobs)
+    return _summary(manifest, sheet, signum, prog)
+
+
+def _work(args, queue, manifest, fingerprints, weights, total):
+    """Run the queue on Ray; the stop signal's number, or None."""
+    from nst.batch import cluster
+    from nst.batch.progress import JobsBar
+
+    ray = cluster.import_ray()
+    started_ray = cluster.connect(args.workers, args.address, args.node_ip_address)
+    raise_on_signals()  # ray.init made SIGTERM exit with status 15; it is 143 with one line, as everywhere in nst
+    pool = bar = None
+    try:
+        size = min(len(queue), args.workers or cluster.cluster_cpus(ray))
+        pool = cluster.Pool(ray, weights, size, args.threads, args.retries)
+        bar = JobsBar(total, manifest.counts(), args.quiet)
+
+        nodes = {}  # job id -> the nodes it ran on in this batch, in order (more than one after a retry)
+
+        def started(job, node):
+            nodes.setdefault(job.id, []).append(node)
+            manifest.set(job.id, status="running", node=" ".join(nodes[job.id]), fingerprint=fingerprints[job.id],
+                         error="")
+            manifest.write()
+            bar.update(manifest.counts())
+
+        def finished(job, outcome):
+            manifest.set(job.id, status=outcome.status, J=outcome.J, steps=outcome.steps, seconds=outcome.seconds,
+                         error=outcome.error)
+            manifest.write()
+            bar.update(manifest.counts())
+
+        with stop_on_signals() as stop:
+            pool.run(queue, started, finished, stop)
+        return stop.signum
+    finally:
+        if bar:
+            bar.close()
+        if pool:
+            pool.close()
+        if started_ray:
+            ray.shutdown()
+
+
+def _summary(manifest, sheet, signum, prog):
+    counts = manifest.counts()
+    text = f"{len(manifest.rows)} jobs: {counts['done']} done, {counts['failed']} failed, {counts['pending']} " \
+           f"pending; {manifest.path}, {sheet}"
+    if signum:
+        import signal
+
+        print(f"{prog}: interrupted ({signal.Signals(signum).name}): {text}; run the same command again to "
+              "continue", file=sys.stderr)
+        return 128 + signum
+    print(text)
+    failed = [row for row in manifest.rows.values() if row["status"] == "failed"]
+    for row in failed[:5]:
+        print(f"{prog}: job {row['id']} failed: {row['error']}", file=sys.stderr)
+    if len(failed) > 5:
+        print(f"{prog}: ... and {len(failed) - 5} more failed jobs, see {manifest.path}", file=sys.stderr)
+    return 1 if failed else 0

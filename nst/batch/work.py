@@ -1,0 +1,85 @@
+"""One job on a worker: ``nst train``'s run in the job's folder, resumed from its checkpoint when it has one.
+
+Whatever happens is an :class:`Outcome` for the manifest, never an exception:
+bad input is the job's one-line error (the batch goes on), a stop request
+leaves the job pending with its checkpoint saved.
+"""
+import os
+import time
+import traceback
+from typing import NamedTuple, Optional
+
+from nst.checkpoint import CHECKPOINT_FILE, read_checkpoint
+from nst.cli import flag
+from nst.errors import NSTError
+from nst.interrupt import request_stop
+from nst.run import run_style_transfer
+
+# Settings that may differ between a checkpoint's run and the job that continues it.
+NOT_COMPARED = dict(output=None, output_image=None, quiet=True, overwrite=False, iterations=1, save_every=1,
+                    vgg=None, max_pixels=1, logdir=None)
+
+
+class Outcome(NamedTuple):
+    status: str  # done, failed or pending (stopped, its checkpoint saved)
+    J: Optional[float] = None
+    steps: Optional[int] = None
+    seconds: Optional[float] = None  # of optimisation, over all the job's attempts
+    error: str = ""
+    wall: float = 0.0  # of this attempt on its worker: reading, checks, the graph, the steps, the files
+
+
+class StopWhenAsked:
+    """A run consumer that turns ``worker.stopping`` (set from another thread) into the run's stop request."""
+
+    def __init__(self, worker):
+        self.worker = worker
+
+    def step(self, step):
+        if self.worker.stopping:
+            request_stop(self.worker.stopping)  # the run then saves after this step and returns
+
+    def save(self, step, name, last=False):
+        pass
+
+
+def one_line(exc):
+    """An error as the command line would print it: the setting named by its flag, on one line."""
+    text = exc.message(flag) if isinstance(exc, NSTError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())
+
+
+def resumable(config):
+    """The checkpoint in the job's folder if the job can continue it, else None (the job starts over)."""
+    path = os.path.join(config.output, CHECKPOINT_FILE)
+    if config.optimizer != "adam" or not os.path.exists(path):
+        return None
+    try:
+        checkpoint = read_checkpoint(path)
+    except NSTError:
+        return None  # damaged: the job starts over and writes a new one
+    if checkpoint.steps >= config.iterations or \
+            checkpoint.config.replace(**NOT_COMPARED) != config.replace(**NOT_COMPARED):
+        return None
+    return checkpoint
+
+
+def run_job(config, may_resume, consumers=()):
+    """Run one job's configuration into its folder; an :class:`Outcome`."""
+    start = time.perf_counter()
+    return _run(config, may_resume, consumers)._replace(wall=time.perf_counter() - start)
+
+
+def _run(config, may_resume, consumers):
+    try:
+        checkpoint = resumable(config) if may_resume else None
+        result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, consumers)
+    except NSTError as exc:
+        return Outcome("failed", error=one_line(exc))
+    except Exception as exc:  # a fault in nst itself: the job fails with it, the batch goes on
+        traceback.print_exc()  # into the worker's log
+        return Outcome("failed", error=one_line(exc))
+    last = result.history[-1]
+    if result.interrupted:
+        return Outcome("pending", steps=last.iteration, seconds=last.seconds)
+    return Outcome("done", last.J, last.iteration, last.seconds)
