@@ -142,12 +142,15 @@ def test_without_ray_one_line_says_how_to_install_it(pictures, weights, tmp_path
     assert code == 2 and err.count("\n") == 1 and 'pip install -e ".[cluster]"' in err, err
 
 
+STEPS = 3000  # about 10 s a job on tiny weights: both still running when the second one's first checkpoint lands
+
+
 def test_sigterm_stops_cleanly_on_loopback_and_the_rerun_resumes(ray_here, pictures, weights, tmp_path, capsys):
     """A running batch holds no socket off loopback; SIGTERM checkpoints, writes the manifest, exits 143;
     the same command again continues each job from its checkpoint to the J of the job run alone."""
     out, temp = str(tmp_path / "out"), tempfile.mkdtemp(prefix="nst-ray-", dir="/tmp")
     args = ["--content", pictures["c0"], "--style", pictures["s0"], pictures["s1"], "--output", out, "--workers", "2",
-            "--size", "48x64", "--iterations", "400", "--save-every", "5", "--seed", "0", "--quiet"]
+            "--size", "48x64", "--iterations", str(STEPS), "--save-every", "25", "--seed", "0", "--quiet"]
     process = subprocess.Popen([sys.executable, "-m", "nst", "batch", *args], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=subprocess_env(RAY_TMPDIR=temp))
     try:
@@ -168,15 +171,15 @@ def test_sigterm_stops_cleanly_on_loopback_and_the_rerun_resumes(ray_here, pictu
     for job in ("c0--s0", "c0--s1"):
         assert rows[job]["status"] == "pending"
         steps = int(rows[job]["steps"])
-        assert 0 < steps < 400
+        assert 0 < steps < STEPS
         assert len(read_history(os.path.join(out, job))) == steps + 1  # saved at the step it stopped on
     kept = {job: read_history(os.path.join(out, job)) for job in rows}
     assert command.main(args) == 0
     rows = manifest(out)
     for job in ("c0--s0", "c0--s1"):
         history = read_history(os.path.join(out, job))
-        assert [int(r["iteration"]) for r in history] == list(range(401))
+        assert [int(r["iteration"]) for r in history] == list(range(STEPS + 1))
         assert history[:len(kept[job])] == kept[job]  # the steps before the stop, their times too: resumed
         assert rows[job]["status"] == "done" and float(rows[job]["J"]) == pytest.approx(float(history[-1]["J"]))
-    J = alone(pictures["c0"], pictures["s1"], weights, iterations=400)
+    J = alone(pictures["c0"], pictures["s1"], weights, iterations=STEPS)
     assert float(rows["c0--s1"]["J"]) == pytest.approx(J, rel=1e-4)
