@@ -41,12 +41,18 @@ def test_J_temporal_and_J_equal_float64_numpy_frame_after_frame(problem):
     assert want_temporal > 0
 
 
-def test_a_zero_temporal_weight_measures_J_temporal_but_leaves_it_out_of_J(problem):
-    sess, weights, convs = problem
+def _frame_graph(sess, weights, temporal_weight):
+    """A video's graph with one frame set: C, a warped previous frame, all pixels reliable."""
     C, S, G = images3()
     _, warped, _ = images3(seed=5)
-    graph = build_graph(sess, weights, C, S, temporal_weight=0.0)
+    graph = build_graph(sess, weights, C, S, temporal_weight=temporal_weight)
     graph.frame.set(graph.assign_input, C, warped, np.ones((32, 48), np.float32))
+    return graph, (C, S, G), warped
+
+
+def test_a_zero_temporal_weight_measures_J_temporal_but_leaves_it_out_of_J(problem):
+    sess, weights, convs = problem
+    graph, (C, S, G), warped = _frame_graph(sess, weights, 0.0)
     graph.initialize(G)
     J, J_temporal = sess.run([graph.J, graph.J_temporal])
     np.testing.assert_allclose(J, np_J(convs, C, S, G, CostSettings().content_layers, CostSettings().style_layers)[0],
@@ -56,10 +62,7 @@ def test_a_zero_temporal_weight_measures_J_temporal_but_leaves_it_out_of_J(probl
 
 def test_a_new_frame_resets_G_and_adam_but_keeps_its_targets(problem):
     sess, weights, _ = problem
-    C, S, G = images3()
-    _, warped, _ = images3(seed=5)
-    graph = build_graph(sess, weights, C, S, temporal_weight=1.0)
-    graph.frame.set(graph.assign_input, C, warped, np.ones((32, 48), np.float32))
+    graph, (C, S, G), warped = _frame_graph(sess, weights, 1.0)
     steps = [s for s in Adam(graph).steps(G, 3)]
     assert steps[0].J_temporal == pytest.approx(np_temporal(G, warped, np.ones((1, 32, 48))), rel=1e-5)
     again = [s for s in Adam(graph).steps(G, 3)]  # the next frame's reset: the same costs from the same start
