@@ -5,6 +5,7 @@ The head (127.0.0.2) and a second node (127.0.0.3) are started with
 kills exactly them and nothing else's Ray. A token of the test's own
 authenticates the three processes to each other.
 """
+import contextlib
 import csv
 import json
 import os
@@ -133,6 +134,15 @@ def alone(jobs, vgg):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def kill_node(process):
+    """SIGKILL a node: its process group, and every process below it, in case one left the group."""
+    below = descendants(process.pid)
+    os.killpg(process.pid, signal.SIGKILL)
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_two_nodes_then_one_killed_every_job_still_finishes(two_nodes, tiny_vgg, tmp_path):
     address, head, second, env = two_nodes
     contents = [photo(tmp_path / f"c{i}.png", (48, 64), i) for i in range(3)]
@@ -155,7 +165,7 @@ def test_two_nodes_then_one_killed_every_job_still_finishes(two_nodes, tiny_vgg,
             if done_there and not found:  # both nodes at work: every socket of the cluster and the driver
                 found = sockets(descendants(head.pid) + descendants(second.pid) + descendants(driver.pid))
             elif done_there and running_there:
-                os.killpg(second.pid, signal.SIGKILL)  # its raylet, its workers: the node is gone
+                kill_node(second)  # its raylet, its workers: the node is gone
                 killed = True
         _, err = driver.communicate(timeout=400)
     finally:
