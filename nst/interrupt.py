@@ -44,6 +44,7 @@ class StopRequest:
 
     def __init__(self):
         self.signum = None
+        self.listening = False  # inside stop_on_signals already
 
     def request(self, signum=signal.SIGINT):
         """Ask the run to stop after the current step, as Ctrl-C does."""
@@ -54,33 +55,24 @@ class StopRequest:
         return self.signum is not None
 
 
-_ACTIVE = set()  # the StopRequests of the runs stepping in this process
-
-
-def request_stop(signum=signal.SIGINT):
-    """Stop every run of this process after its current step, as ``signum`` would: how a batch worker,
-    whose runs step outside the main thread where no signal arrives, is told to stop."""
-    for stop in list(_ACTIVE):
-        stop.signum = stop.signum or signum
-
-
 @contextlib.contextmanager
 def stop_on_signals(stop=None):
     """Yield ``stop`` (a new :class:`StopRequest` if None); a stop signal sets it instead of raising.
 
-    Signals reach the main thread only; elsewhere :meth:`StopRequest.request` (a web page's button) or
-    :func:`request_stop` (a batch worker told to stop) sets it.
+    Signals reach the main thread only; elsewhere :meth:`StopRequest.request` (a web page's button, a batch
+    worker told to stop) sets it. Inside another ``stop_on_signals`` of the same request (a video's frame
+    loop around each frame's steps) nothing more is installed, so a second signal still acts at once.
     """
     stop = StopRequest() if stop is None else stop
-    _ACTIVE.add(stop)
+    if stop.listening or threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    stop.listening = True
     try:
-        if threading.current_thread() is not threading.main_thread():
-            yield stop  # signals only reach the main thread; nothing to install
-        else:
-            with _signals_set(stop):
-                yield stop
+        with _signals_set(stop):
+            yield stop
     finally:
-        _ACTIVE.discard(stop)
+        stop.listening = False
 
 
 @contextlib.contextmanager

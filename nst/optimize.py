@@ -52,7 +52,7 @@ def cost_nodes(graph):
     return [graph.J, graph.J_content, graph.J_style] + [getattr(graph, name) for name in optional_costs(graph)]
 
 
-def _step(iteration, costs, seconds, image, optional=("J_tv",)):
+def _step(iteration, costs, seconds, image, optional):
     extra = dict(zip(optional, (float(c) for c in costs[3:])))
     return Step(iteration, float(costs[0]), float(costs[1]), float(costs[2]), extra.get("J_tv"), seconds, image,
                 extra.get("J_temporal"))
@@ -121,11 +121,10 @@ class Adam:
 class Objective:
     """J and its gradient as a function of the flat float64 image scipy works on."""
 
-    def __init__(self, graph):
-        self.graph = graph
+    def __init__(self, graph, gradient):
+        self.graph, self.gradient = graph, gradient
         self.shape = graph.model["input"].shape.as_list()
         self.costs, self.optional = cost_nodes(graph), optional_costs(graph)
-        self.gradient = tf.gradients(graph.J, graph.model["input"])[0]
         self.evaluations = 0
         self.last_x, self.last = None, None  # the last point evaluated and its costs
 
@@ -163,12 +162,13 @@ class LBFGS:
 
     def __init__(self, graph, mean_pixel=VGG_MEAN):
         self.graph, self.mean_pixel = graph, mean_pixel
+        self.gradient = tf.gradients(graph.J, graph.model["input"])[0]  # once: a video runs many frames
 
     def steps(self, start_image, iterations, first=0, elapsed=0.0):
         """Yield G at the start and after each iteration, up to ``iterations``."""
         if first:
             raise ValueError("an L-BFGS run cannot be resumed: its curvature memory is not saved")
-        objective, start = Objective(self.graph), time.perf_counter()
+        objective, start = Objective(self.graph, self.gradient), time.perf_counter()
         yield _step(0, objective.costs_at(start_image.astype(np.float64).ravel()), 0.0, start_image,
                     objective.optional)
         handover = _Handover()

@@ -12,7 +12,7 @@ import sys
 
 from nst.errors import NSTError, OneLineParser, report
 from nst.outputs import prepare_output_dir
-from nst.vgg import resolve_weights_path, weights_not_found
+from nst.vgg import read_vgg_weights, resolve_weights_path
 from nst.webapp import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, Limits, Server, build_page
 
 PROG = "nst serve"
@@ -44,12 +44,11 @@ def check(args):
         raise NSTError(f"--port {args.port}: use a port between 1 and 65535")
     if not (args.max_upload_mb > 0 and args.max_pixels > 0):
         raise NSTError("--max-upload-mb and --max-pixels must be positive")
-    weights = resolve_weights_path(args.vgg)
-    if not os.path.isfile(weights):
-        raise weights_not_found(weights)
+    weights = os.path.abspath(resolve_weights_path(args.vgg))
+    read_vgg_weights(weights)  # every check of the file now, one line if it fails; then cached for the runs
     output = os.path.abspath(args.output)
     prepare_output_dir(output)
-    return Server(output, Limits(int(args.max_upload_mb * 2**20), args.max_pixels), args.vgg)
+    return Server(output, Limits(int(args.max_upload_mb * 2**20), args.max_pixels), weights)
 
 
 def launch(server, host, port):

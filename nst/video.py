@@ -272,7 +272,7 @@ def _frames(source, selection, max_pixels):
 def _count(source, selection):
     first, last, every = selection
     end = source.frames if last is None else min(last, source.frames or last)
-    return None if end is None else max(0, len(range(first, end, every)))
+    return None if end is None else len(range(first, end, every))
 
 
 def _read_styles(config, first_frame):
@@ -323,13 +323,14 @@ def prepare(config, video, state=None):
 class Frames:
     """The frame loop's state: the last finished frame (G, its input) and what was measured."""
 
-    def __init__(self, graph, folder, video, state):
+    def __init__(self, graph, folder, video, state, optimizer):
         self.graph, self.folder, self.video = graph, folder, video
+        self.optimizer = OPTIMIZERS[optimizer](graph)  # once: L-BFGS adds its gradient to the graph
         self.done = state["done"] if state else 0
         self.G, self.previous = (state["G"], state["previous"]) if state else (None, None)
         self.errors, self.histories, self.seconds = list(state["errors"]) if state else [], [], []
 
-    def style(self, n, frame, prepared, bar):
+    def style(self, n, frame, prepared, bar, stop):
         """Optimise frame ``n`` and save it and the state; returns the signal that stopped it, or None."""
         from nst.flow import flow_pair, short_term_error, warp
 
@@ -346,11 +347,10 @@ class Frames:
         iterations = self.video.first_frame_iterations if n == 0 else config.iterations
         bar.iterations = iterations
         history = History(self.folder, name=frame_name(n, "csv"), fields=HISTORY)
-        steps = OPTIMIZERS[config.optimizer](self.graph).steps(_start(this, self.video.init_frame, n, self.G, warped),
-                                                               iterations)
+        steps = self.optimizer.steps(_start(this, self.video.init_frame, n, self.G, warped), iterations)
         last, interrupted = _follow(steps, [history, bar], config.replace(iterations=iterations,
                                                                           save_every=iterations),
-                                    self.folder, history, this.picture)
+                                    self.folder, history, this.picture, stop)
         if interrupted:
             return interrupted
         picture = this.picture(last.image)
@@ -389,7 +389,7 @@ def run_video(config, video, state=None, say=None):
         try:
             graph = build_graph(sess, problem.weights, problem.C, problem.S, config.costs(), config.style_blend,
                                 temporal_weight=video.temporal_weight)
-            loop = Frames(graph, folder, video, state)
+            loop = Frames(graph, folder, video, state, config.optimizer)
             interrupted = _loop(loop, prepared, FrameBar(_count(prepared.source, prepared.selection), loop.done,
                                                          config.quiet))
         finally:
@@ -409,7 +409,7 @@ def _loop(loop, prepared, bar):
             for n, frame in prepared.frames:
                 if n < loop.done:
                     continue
-                interrupted = stop.signum or loop.style(n, frame, prepared, bar)
+                interrupted = stop.signum or loop.style(n, frame, prepared, bar, stop)
                 if interrupted:
                     return interrupted
             return stop.signum

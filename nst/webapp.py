@@ -31,7 +31,7 @@ from nst import colors, images, presets
 from nst.config import OPTIMIZERS
 from nst.errors import NSTError
 from nst.interrupt import StopRequest
-from nst.run import CONTENT_IMAGE, FINAL_IMAGE, run_style_transfer, style_image_names
+from nst.run import CONTENT_IMAGE, run_style_transfer, style_image_names
 from nst.tools.figure import PANELS, figure_bytes, png_bytes
 
 MAX_UPLOAD_BYTES = 20 * 2**20  # a photo, not a raw scan
@@ -42,7 +42,6 @@ NO_COLORS = "off"
 RUN_PREFIX = "run-"
 UPLOADS = "uploads"  # in the run's folder: the uploaded files as they came
 UPLOAD_EXTENSIONS = images.IMAGE_EXTENSIONS + (".gif",)  # kept on the copies; any other name: no extension
-JPEG_RESULT = "final.jpg"
 CACHE_DELETION = (3600, 86400)  # (every, older than) seconds
 PAGE_WAIT = 10.0  # seconds a run waits for the page to take its last G (a closed page stops the run anyway)
 FIGURE = "c_plus_s_equals_g.png"
@@ -264,8 +263,7 @@ def finish(config, result):
     folder = config.output
     kept = result.saved[-1]  # final.png, or the image saved when the run was stopped
     pixels = images.load_image(kept).astype(np.uint8)
-    jpeg = os.path.join(folder, JPEG_RESULT if os.path.basename(kept) == FINAL_IMAGE else
-                        os.path.splitext(os.path.basename(kept))[0] + ".jpg")
+    jpeg = os.path.splitext(kept)[0] + ".jpg"
     images.write_atomic(jpeg, images.encode_image(pixels, jpeg))
     pictures = [images.load_image(os.path.join(folder, name)) for name in (CONTENT_IMAGE, style_image_names(1)[0])]
     figure = os.path.join(folder, FIGURE)
@@ -275,7 +273,7 @@ def finish(config, result):
         f"done: {last.iteration} steps"
     text = (f"{how}; J = {last.J:.4g} after {last.seconds:.1f} s. "
             f"Files in {os.path.basename(folder)}/ of the server's output folder.")
-    return [kept, jpeg], figure, text
+    return [kept, jpeg], figure, text, pixels
 
 
 class Server:
@@ -331,11 +329,11 @@ class Server:
             yield f"**Error:** {update.error}", None, None, None, None
             return
         try:
-            files, figure, text = finish(config, update.result)
+            files, figure, text, pixels = finish(config, update.result)
         except (NSTError, OSError) as exc:
             yield f"**Error:** the run ended, but its result could not be written: {exc}", None, None, None, None
             return
-        yield text, images.load_image(files[0]).astype(np.uint8), cost_curves(update.result.history), files, figure
+        yield text, pixels, cost_curves(update.result.history), files, figure
 
     def stop(self, session):
         """Ask this session's run to stop after its current step; the image so far is kept."""

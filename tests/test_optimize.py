@@ -77,7 +77,7 @@ def test_lbfgs_lowers_J_within_pixel_bounds_and_stops_when_left(problem):
 def test_objective_gradient_matches_finite_differences(problem):
     _, _, _, C, _, graph = problem
     graph.initialize(C)
-    objective = Objective(graph)
+    objective = Objective(graph, LBFGS(graph).gradient)
     x = images.generate_noise_image(C, 0.6, seed=2).astype(np.float64).ravel()
     J, grad = objective(x)
     direction = np.random.RandomState(3).randn(x.size)

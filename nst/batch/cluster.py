@@ -66,6 +66,7 @@ class Worker:
         import ray
 
         from nst import vgg
+        from nst.interrupt import StopRequest
         from nst.tf1 import tf
 
         self.node = ray.util.get_node_ip_address()
@@ -73,21 +74,21 @@ class Worker:
         tf.config.threading.set_intra_op_parallelism_threads(self.threads)
         tf.config.threading.set_inter_op_parallelism_threads(self.threads)
         vgg.use_weights(weights)
-        self.stopping = None
+        self.stop_request = StopRequest()
 
     def info(self):
         return self.node, self.threads, os.getpid()
 
     def run(self, config, may_resume):
-        from nst.batch.work import Outcome, StopWhenAsked, run_job
+        from nst.batch.work import Outcome, run_job
 
-        if self.stopping:
+        if self.stop_request.requested:
             return Outcome("pending")
-        return run_job(config, may_resume, [StopWhenAsked(self)])
+        return run_job(config, may_resume, self.stop_request)
 
     def stop(self, signum):
         """Ask the running job to checkpoint and end (runs beside ``run``: the actor has two threads)."""
-        self.stopping = signum
+        self.stop_request.request(signum)
 
 
 def node_threads(ray):

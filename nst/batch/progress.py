@@ -4,11 +4,6 @@ import time
 from tqdm import tqdm
 
 
-def _duration(seconds):
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
 class JobsBar:
     """tqdm over the jobs; the rate counts only the jobs that end in this batch (not those done before)."""
 
@@ -25,7 +20,7 @@ class JobsBar:
         ended = counts["done"] + counts["failed"]
         hours = (time.time() - self.start) / 3600
         rate = (ended - self.first) / hours if hours > 0 else 0.0
-        left = _duration((self.total - ended) / rate * 3600) if rate > 0 else "?"
+        left = tqdm.format_interval((self.total - ended) / rate * 3600) if rate > 0 else "?"
         self.bar.set_postfix_str(f"done {counts['done']}, failed {counts['failed']}, running {counts['running']}, "
                                  f"{rate:.1f} jobs/h, {left} left", refresh=False)
         self.bar.update(ended - self.bar.n)

@@ -12,7 +12,6 @@ from typing import NamedTuple, Optional
 from nst.checkpoint import CHECKPOINT_FILE, read_checkpoint
 from nst.cli import flag
 from nst.errors import NSTError
-from nst.interrupt import request_stop
 from nst.run import run_style_transfer
 
 # Settings that may differ between a checkpoint's run and the job that continues it.
@@ -27,20 +26,6 @@ class Outcome(NamedTuple):
     seconds: Optional[float] = None  # of optimisation, over all the job's attempts
     error: str = ""
     wall: float = 0.0  # of this attempt on its worker: reading, checks, the graph, the steps, the files
-
-
-class StopWhenAsked:
-    """A run consumer that turns ``worker.stopping`` (set from another thread) into the run's stop request."""
-
-    def __init__(self, worker):
-        self.worker = worker
-
-    def step(self, step):
-        if self.worker.stopping:
-            request_stop(self.worker.stopping)  # the run then saves after this step and returns
-
-    def save(self, step, name, last=False):
-        pass
 
 
 def one_line(exc):
@@ -64,16 +49,17 @@ def resumable(config):
     return checkpoint
 
 
-def run_job(config, may_resume, consumers=()):
-    """Run one job's configuration into its folder; an :class:`Outcome`."""
+def run_job(config, may_resume, stop=None):
+    """Run one job's configuration into its folder; an :class:`Outcome`. ``stop``, a
+    :class:`nst.interrupt.StopRequest`, lets another thread end the job after its current step."""
     start = time.perf_counter()
-    return _run(config, may_resume, consumers)._replace(wall=time.perf_counter() - start)
+    return _run(config, may_resume, stop)._replace(wall=time.perf_counter() - start)
 
 
-def _run(config, may_resume, consumers):
+def _run(config, may_resume, stop):
     try:
         checkpoint = resumable(config) if may_resume else None
-        result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, consumers)
+        result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, stop=stop)
     except NSTError as exc:
         return Outcome("failed", error=one_line(exc))
     except Exception as exc:  # a fault in nst itself: the job fails with it, the batch goes on

@@ -10,7 +10,6 @@ model is printed with the figures: they are this machine's, measured, never
 asserted by a test.
 """
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -19,20 +18,12 @@ import numpy as np
 
 from nst import images
 from nst.errors import NSTError, OneLineParser, report
+from nst.tools.bench import cpu_model
 from nst.interrupt import StopRequest
 
 PROG = "nst bench-batch"
 FULL = dict(contents=4, styles=2, side=256, iterations=30, settings="1x0 1x1 2x1")
 QUICK = dict(contents=2, styles=2, side=256, iterations=20, settings="1x0 2x1")
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
-    except OSError:
-        name = None
-    return f"{name or platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores"
 
 
 def parse_settings(text):

@@ -215,14 +215,16 @@ def speed_table(sides, steps, warmup, vgg, only=None):
 
 
 def cpu_model():
-    """The CPU's model name, as /proc/cpuinfo gives it (or the platform's word for it)."""
+    """'MODEL, N cores': the CPU's model name as /proc/cpuinfo gives it (or the platform's word for it).
+    Every benchmark of nst prints it with its figures."""
     import platform
 
     try:
         with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
+            name = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), None)
+    except OSError:
+        name = None
+    return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def cpu_flags(wanted=("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")):
@@ -252,7 +254,7 @@ def print_machine():
 
     from nst import onednn
 
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; flags: {cpu_flags()}")
+    print(f"CPU: {cpu_model()}; flags: {cpu_flags()}")
     print(f"TensorFlow {tf.__version__}; oneDNN: {onednn_info()}")
     used = "used by nst train" if onednn.available() else "not used by nst train"
     print(f"cached oneDNN filters (nst.onednn, NST_FILTER_CACHE={os.environ.get(onednn.ENV, 'auto')}): {used}")

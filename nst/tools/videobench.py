@@ -22,7 +22,6 @@ strip (frames of (a) and (c) side by side) goes to ``--gallery``.
 import argparse
 import csv
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import time
 import numpy as np
 
 from nst.errors import NSTError, OneLineParser, report
+from nst.tools.bench import cpu_model
 
 PROG = "nst videobench"
 VARIANTS = {  # name -> (init frame, temporal weight or None for the default, iterations after the first)
@@ -40,17 +40,6 @@ VARIANTS = {  # name -> (init frame, temporal weight or None for the default, it
 }
 LABELS = {"a": "(a) independent, noise + content", "b": "(b) prev-warped, no J_temporal",
           "c": "(c) prev-warped + J_temporal"}
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def synthetic_frames(count, size=(144, 192), pan=(2.0, 1.0), zoom=0.01, speed=6.0, radius=0.12):
