@@ -39,7 +39,9 @@ def flag(setting):
     return FLAGS.get(setting, "--" + setting.replace("_", "-"))
 
 
-def build_parser(prog=PROG):
+def build_parser(prog=PROG, helps=None):
+    """The options of a run; ``helps`` gives another front-end's wording of some (by setting name)."""
+    helps = helps or {}
     p = OneLineParser(prog=prog, description="Gatys et al. (2015) neural style transfer on VGG-19 (.mat): "
                       "a generated image G with the content of one image and the style of another.",
                       argument_default=argparse.SUPPRESS, epilog=EXAMPLES,
@@ -53,11 +55,12 @@ def build_parser(prog=PROG):
                    f"(default: {default('style_scale'):g})")
     p.add_argument("--preserve-colors", choices=colors.MODES,
                    help="keep the content's colours: luminance-only transfer, or the style recoloured")
-    p.add_argument("--output", metavar="PATH", help="an image file for the result (out.jpg: its format by "
+    p.add_argument("--output", metavar="PATH", help=helps.get("output") or "an image file for the result (out.jpg: its format by "
                    "its extension; the run's other files go to out.run/ beside it), or a folder for all of them "
                    f"(default: {default('output')})")
     p.add_argument("--iterations", type=int, metavar="N",
-                   help=f"Adam steps, or L-BFGS iterations (default: {default('iterations')})")
+                   help=helps.get("iterations") or f"Adam steps, or L-BFGS iterations (default: "
+                   f"{default('iterations')})")
     p.add_argument("--learning-rate", type=float, metavar="X",
                    help=f"Adam's step size (default: {default('learning_rate'):g})")
     p.add_argument("--alpha", type=float, metavar="X", help=f"content weight (default: {default('alpha'):g})")
@@ -99,7 +102,8 @@ def build_parser(prog=PROG):
     p.add_argument("--seed", type=int, metavar="N", help="random seed of the noise: same seed, same costs")
     p.add_argument("--save-every", type=int, metavar="N",
                    help=f"save the image and a checkpoint every N steps (default: {default('save_every')})")
-    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    p.add_argument("--resume", metavar="DIR",
+                   help=helps.get("resume") or "continue the run in DIR from its last checkpoint")
     p.add_argument("--logdir", metavar="DIR", help="write TensorBoard curves and images there")
     p.add_argument("--vgg", metavar="PATH", help="VGG-19 .mat (default: $NST_VGG19, else ./pretrained-model/, "
                    "else the user cache; see nst download)")

@@ -109,9 +109,15 @@ class RunConfig:
         return tuple((name, w / sum(raw)) for (name, _), w in zip(self.style_layers, raw))
 
     def validate(self):
-        """Check every setting; raise an NSTError naming the first bad one. Returns self."""
-        for check in (_check_counts, _check_weights, _check_choices, _check_layers, _check_sizes, _check_start):
-            check(self)
+        """Check every setting; raise an NSTError naming the first bad one. Returns self.
+
+        A configuration is checked once: the command line checks it as it parses, and the run's
+        preparation, which checks what Python callers give it, then finds it already checked.
+        """
+        if not self.__dict__.get("_checked"):
+            for check in (_check_counts, _check_weights, _check_choices, _check_layers, _check_sizes, _check_start):
+                check(self)
+            object.__setattr__(self, "_checked", True)  # frozen, so it stays valid; replace() makes a new one
         return self
 
     def to_dict(self):

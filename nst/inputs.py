@@ -53,10 +53,15 @@ def _start_picture(path, max_pixels):
         raise NSTError(f"{{option}}: {exc} (or start from {', '.join(START_KEYWORDS)})", "init") from None
 
 
-def read_pictures(config):
-    """The files a run reads, as loaded: (content, styles, start picture or None, content name)."""
-    content, content_name = (images.load_image(config.content, config.max_pixels), config.content) \
-        if config.content else images.default_content_image()
+def read_pictures(config, content=None):
+    """The files a run reads, as loaded: (content, styles, start picture or None, content name).
+
+    ``content`` is (picture, name) when the content is not a file of the configuration (a video's frame).
+    """
+    if content is None:
+        content = (images.load_image(config.content, config.max_pixels), config.content) if config.content \
+            else images.default_content_image()
+    content, content_name = content
     styles = [images.load_image(path, config.max_pixels) for path in config.style]
     start = _start_picture(config.init_image, config.max_pixels) if config.init == "image" else None
     return content, styles, start, content_name
@@ -81,13 +86,19 @@ def network_inputs(loaded, size, scaled, mode, init, init_picture=None):
     disk; ``init`` the start's kind and ``init_picture`` its picture, if any.
     """
     content, styles, content_name, style_names = loaded
-    original = images.resize_image(content, size)
+    seen, original = content_inputs(content, size, mode)
     if init == "style":
         start = colors.prepare_style(images.resize_image(styles[0], size), original, mode)
     else:
         start = None if init_picture is None else images.resize_image(init_picture, size)
     prepared = [colors.prepare_style(images.resize_image(s, scaled), original, mode) for s in styles]
-    return Inputs(colors.prepare_content(original, mode), prepared, original, start, content_name, style_names)
+    return Inputs(seen, prepared, original, start, content_name, style_names)
+
+
+def content_inputs(content, size, mode):
+    """(C as the network sees it, C with its colours), both at G's size: one frame's or one image's."""
+    original = images.resize_image(content, size)
+    return colors.prepare_content(original, mode), original
 
 
 GAUSSIAN_STD = 0.001  # jcjohnson/neural-style's -init random: torch.randn(...):mul(0.001)

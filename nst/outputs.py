@@ -98,6 +98,12 @@ class RunFolder:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.lock = fd
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
     def release(self):
         """Drop the lock (the kernel also does when the process dies)."""
         if self.lock is not None:

@@ -17,6 +17,7 @@ import hashlib
 import io
 import math
 import os
+from contextlib import closing, nullcontext
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -25,8 +26,8 @@ from tqdm import tqdm
 from nst import colors, images, memory
 from nst.checkpoint import CHECKPOINT_FILE, Best, Checkpoint, write_checkpoint
 from nst.errors import NSTError
-from nst.graph import build_graph, new_session
-from nst.inputs import Inputs, initial_image, read_inputs, read_pictures, style_size, target_size
+from nst.graph import CostSettings, build_graph, new_session
+from nst.inputs import Inputs, content_inputs, initial_image, read_inputs, read_pictures, style_size, target_size
 from nst.interrupt import Interrupted, stop_on_signals
 from nst.optimize import LBFGS, Adam
 from nst.outputs import RunFolder, prepare_output_dir
@@ -58,12 +59,20 @@ class Problem(NamedTuple):
     inputs: Inputs
     C: object  # normalised (1, H, W, 3)
     S: list  # normalised style images
+    costs: CostSettings  # the objective's settings, derived once from config
+    vgg_path: str  # the weights file read
 
     def picture(self, image):
         """uint8 pixels of a normalised G as saved: mean added, clipped, colours as asked."""
         pixels = images.to_pixels(image, self.weights.mean_pixel)
         transform = colors.output_transform(self.inputs.original, self.config.preserve_colors)
         return np.rint(transform(pixels)).astype(np.uint8) if transform else pixels
+
+    def with_content(self, picture):
+        """The same problem for another content picture (a video's next frame), at the same size."""
+        seen, original = content_inputs(picture, self.C.shape[1:3], self.config.preserve_colors)
+        C = images.reshape_and_normalize_image(seen, self.weights.mean_pixel)
+        return self._replace(inputs=self.inputs._replace(content=seen, original=original), C=C)
 
     def fingerprint(self):
         """A digest of what defines the costs: C, the styles, the start picture and every weight used."""
@@ -79,17 +88,22 @@ class Problem(NamedTuple):
         return digest.hexdigest()
 
 
-def prepare(config):
-    """Every check before the graph: settings, images, weights, memory, output folder. A :class:`Problem`."""
+def prepare(config, content=None):
+    """Every check before the graph: settings, images, weights, memory, output folder. A :class:`Problem`.
+
+    ``content`` is (picture, name) to use instead of the configured content file: a video's first frame.
+    Every front-end prepares here, so each refuses the same inputs with the same words.
+    """
     config.validate()
-    settings = config.costs()
-    pictures = read_pictures(config)
+    costs = config.costs()
+    pictures = read_pictures(config, content)
     size = target_size(config, pictures[0].shape)
     scaled = style_size(size, config.style_scale)
-    weights = read_vgg_weights(resolve_weights_path(config.vgg))
-    memory.check_fits(weights, size, settings.deepest())
+    vgg_path = resolve_weights_path(config.vgg)
+    weights = read_vgg_weights(vgg_path)
+    memory.check_fits(weights, size, costs.deepest())
     try:
-        memory.check_fits(weights, scaled, settings.deepest())
+        memory.check_fits(weights, scaled, costs.deepest())
     except NSTError as exc:
         raise NSTError(f"{{option}}: {exc.message()}", "style_scale") from None
     inputs = read_inputs(config, pictures, size, scaled)
@@ -99,10 +113,42 @@ def prepare(config):
     mean = weights.mean_pixel
     C = images.reshape_and_normalize_image(inputs.content, mean)
     S = [images.reshape_and_normalize_image(s, mean) for s in inputs.styles]
-    return Problem(config, weights, inputs, C, S)
+    return Problem(config, weights, inputs, C, S, costs, vgg_path)
 
 
-class History:
+def claim_folder(config, inputs, resume, result=None):
+    """The run folder, locked and checked (a context that releases it), or an empty context without one."""
+    if not config.output:
+        return nullcontext(None)
+    return RunFolder(config.output, result or config.output_image).claim(inputs, resume, config.overwrite)
+
+
+def session():
+    """A new session, closed when the block ends."""
+    return closing(new_session())
+
+
+class Consumer:
+    """What the loop feeds: every step (``step``) and every save point (``save``).
+
+    ``begin`` gets the :class:`Problem` once it is read (for its ``picture``); ``close`` ends the consumer.
+    Subclass it and override what you need: the loop calls all four.
+    """
+
+    def begin(self, problem):
+        pass
+
+    def step(self, step):
+        pass
+
+    def save(self, step, name, last=False):
+        pass
+
+    def close(self):
+        pass
+
+
+class History(Consumer):
     """The cost rows, one per G; written as history.csv (or ``name``) at every save point."""
 
     def __init__(self, folder, rows=(), name=HISTORY_FILE, fields=HISTORY_FIELDS):
@@ -129,7 +175,7 @@ def _cell(row, field):
     return value if field == "iteration" else f"{value:.3f}" if field == "seconds" else f"{value:.9g}"
 
 
-class BestImage:
+class BestImage(Consumer):
     """The lowest-J G seen; best.png rewritten at a save point when it changed."""
 
     def __init__(self, folder, picture, best=None):
@@ -145,14 +191,11 @@ class BestImage:
             self.written = True
 
 
-class Pictures:
+class Pictures(Consumer):
     """G at the save points: iteration_NNNN.png, and final.png at the end (and the output image if named)."""
 
     def __init__(self, folder, picture):
         self.folder, self.picture = folder, picture
-
-    def step(self, step):
-        pass
 
     def save(self, step, name, last=False):
         if not self.folder:
@@ -163,15 +206,12 @@ class Pictures:
             self.folder.write_picture(self.folder.result, pixels)
 
 
-class CheckpointWriter:
+class CheckpointWriter(Consumer):
     """checkpoint.npz at every save point: the optimizer's state, the history, the best image."""
 
     def __init__(self, folder, optimizer, history, best, config, fingerprint):
         self.folder, self.optimizer, self.history, self.best = folder, optimizer, history, best
         self.config, self.fingerprint = config, fingerprint
-
-    def step(self, step):
-        pass
 
     def save(self, step, name, last=False):
         steps, variables = self.optimizer.state(step, last)
@@ -184,7 +224,7 @@ class CheckpointWriter:
             raise NSTError(self.folder.failure(path, exc)) from None
 
 
-class TensorBoard:
+class TensorBoard(Consumer):
     """--logdir: the costs at every step, G at every save point."""
 
     def __init__(self, logdir, picture):
@@ -203,7 +243,7 @@ class TensorBoard:
         self.log.close()
 
 
-class ProgressBar:
+class ProgressBar(Consumer):
     """A tqdm bar over the steps, showing the costs; it ends on the final J."""
 
     def __init__(self, total, first, unit):
@@ -213,9 +253,6 @@ class ProgressBar:
         self.bar.set_postfix(J=f"{step.J:.4g}", J_content=f"{step.J_content:.4g}", J_style=f"{step.J_style:.4g}",
                              refresh=False)
         self.bar.update(step.iteration - self.bar.n)
-
-    def save(self, step, name, last=False):
-        pass
 
     def close(self):
         self.bar.close()
@@ -238,8 +275,7 @@ class Diverged(NSTError):
 def run_style_transfer(config, checkpoint=None, consumers=(), say=None, stop=None):
     """Run ``config`` (continuing ``checkpoint`` if given) and return a :class:`Result`.
 
-    ``consumers`` are extra objects with ``step(step)`` and ``save(step, name, last)``, and
-    optionally ``begin(problem)``, called once the :class:`Problem` is read (for its ``picture``);
+    ``consumers`` are extra :class:`Consumer` objects;
     ``say`` gets the lines a command line prints as the run starts; ``stop``, a
     :class:`nst.interrupt.StopRequest`, lets another thread stop the run as Ctrl-C does.
     """
@@ -250,35 +286,28 @@ def run_style_transfer(config, checkpoint=None, consumers=(), say=None, stop=Non
                        "costs could not continue; start a new run instead")
     if say:
         say(start_lines(problem))
-    folder = RunFolder(config.output, config.output_image).claim(_input_files(config), checkpoint is not None,
-                                                                 config.overwrite) if config.output else None
-    try:
+    with claim_folder(config, _input_files(problem), checkpoint is not None) as folder:
         start = start_image(problem, checkpoint, say)
         if folder:
             _write_inputs(folder, problem)
-        sess = new_session()
-        try:
-            graph = build_graph(sess, problem.weights, problem.C, problem.S, config.costs(), config.style_blend)
+        with session() as sess:
+            graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend)
             return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop)
-        finally:
-            sess.close()
-    finally:
-        if folder:
-            folder.release()
 
 
-def _input_files(config):
+def _input_files(problem):
     """Every file the run reads, by setting: none of them may be written over."""
-    return {"content": config.content, "style": config.style, "init": config.init_image,
-            "vgg": resolve_weights_path(config.vgg)}
+    c = problem.config
+    return {"content": c.content, "style": c.style, "init": c.init_image, "vgg": problem.vgg_path}
 
 
-def start_lines(problem):
+def start_lines(problem, source=None, steps=None):
+    """What a run says as it starts: its inputs, weights, size and steps (a video names its ``source``)."""
     c, inputs = problem.config, problem.inputs
-    unit = OPTIMIZERS[c.optimizer].unit
-    return (f"content: {inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\n"
+    steps = steps or f"{c.iterations} {c.optimizer} {OPTIMIZERS[c.optimizer].unit}s"
+    return (f"{source or 'content: ' + inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\n"
             f"weights: {problem.weights.path}\nsize:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
-            f"{c.iterations} {c.optimizer} {unit}s on {device_name()}{precision_note(c.precision)}")
+            f"{steps} on {device_name()}{precision_note(c.precision)}")
 
 
 def precision_note(precision):
@@ -309,7 +338,7 @@ def start_image(problem, checkpoint=None, say=None):
 
         if say:
             say(f"coarse:  {c.coarse_to_fine} {c.optimizer} {OPTIMIZERS[c.optimizer].unit}s at half size first")
-        G = coarse_start(problem.weights, problem.inputs.content, problem.inputs.styles, G, c.costs(),
+        G = coarse_start(problem.weights, problem.inputs.content, problem.inputs.styles, G, problem.costs,
                          c.coarse_to_fine, _quiet_run(c.optimizer), c.style_blend)
     return G
 
@@ -360,36 +389,38 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
         consumers.append(ProgressBar(c.iterations, first, optimizer.unit))
     consumers.extend(extra)
     for consumer in extra:
-        getattr(consumer, "begin", lambda problem: None)(problem)
+        consumer.begin(problem)
     try:
         steps = optimizer.steps(start, c.iterations, first, elapsed)
-        last, interrupted = _follow(steps, consumers, c, folder, history, problem.picture, stop)
+        last, interrupted = follow(steps, consumers, c.save_every, c.iterations, folder, problem.picture, stop)
     finally:
         for consumer in consumers:
-            getattr(consumer, "close", lambda: None)()
+            consumer.close()
     distance = colors.chroma_distance(problem.picture(last.image), problem.inputs.original)
     return Result(last.image, history.rows, folder.images if folder else [], best.best, interrupted,
                   c.output, distance)
 
 
-def _follow(steps, consumers, config, folder, history, picture, stop=None):
-    """Feed the steps to the consumers; save at the save points, at the end and on Ctrl-C.
+def follow(steps, consumers, save_every, iterations, folder=None, picture=None, stop=None):
+    """Feed the steps to the consumers; save every ``save_every`` steps before ``iterations``, at the end
+    and on a stop (a signal, or ``stop``, a :class:`nst.interrupt.StopRequest`).
 
-    Returns (the last step, the signal that stopped the run or None).
+    ``folder`` (a :class:`nst.outputs.RunFolder`) and ``picture`` (G's pixels) keep the last good image
+    when J stops being finite. Returns (the last step, the signal that stopped the run or None).
     """
     last = None
     with stop_on_signals(stop) as stop:
         try:
             for step in steps:
                 if not math.isfinite(step.J):
-                    raise _diverged(step, last, folder, history, picture)
+                    raise _diverged(step, last, folder, consumers, picture)
                 for consumer in consumers:
                     consumer.step(step)
                 last = step
                 if stop.requested:
                     _save(consumers, step, folder, iteration_image_name(step.iteration))
                     return step, stop.signum
-                if step.iteration % config.save_every == 0 and 0 < step.iteration < config.iterations:
+                if step.iteration % save_every == 0 and 0 < step.iteration < iterations:
                     _save(consumers, step, folder, iteration_image_name(step.iteration))
         finally:
             steps.close()  # an L-BFGS worker thread ends here
@@ -404,8 +435,8 @@ def _save(consumers, step, folder, name, last=False):
         consumer.save(step, name, last)
 
 
-def _diverged(step, last_good, folder, history, picture):
-    """The error for a non-finite J, after saving the last good image and the history."""
+def _diverged(step, last_good, folder, consumers, picture):
+    """The error for a non-finite J, after saving the last good image and the cost history."""
     n = step.iteration
     if n:
         hint, options = "lower the learning rate ({option})", "learning_rate"
@@ -415,6 +446,7 @@ def _diverged(step, last_good, folder, history, picture):
     if folder and last_good is not None:
         folder.iteration = last_good.iteration
         path = folder.write_picture(iteration_image_name(last_good.iteration), picture(last_good.image))
-        history.write()
+        for history in (c for c in consumers if isinstance(c, History)):
+            history.write()
         kept = f"; the last good image (after {last_good.iteration} steps) is {path}"
     return Diverged(f"J became {step.J} after {n} steps: {hint}{kept}", options)

@@ -28,13 +28,13 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from nst import cli, colors, images, memory
+from nst import cli, images
 from nst.config import RunConfig
 from nst.errors import NSTError, report
 from nst.interrupt import exit_code, stop_on_signals
-from nst.inputs import initial_image, read_inputs, style_size, target_size
-from nst.outputs import RunFolder, prepare_output_dir
-from nst.run import HISTORY_FIELDS, OPTIMIZERS, History, Problem, _follow, start_image
+from nst.inputs import initial_image
+from nst.run import HISTORY_FIELDS, OPTIMIZERS, Consumer, History, Problem, claim_folder, follow, prepare, session
+from nst.run import start_image, start_lines
 from nst.video_io import frame_number, keep, open_source, parse_position, read_frames, write_preview, write_video
 
 PROG = "nst video"
@@ -110,18 +110,14 @@ class VideoSettings:
 
 def build_parser(prog=PROG):
     """``nst train``'s parser (every image option), plus the video's own options."""
-    p = cli.build_parser(prog)
+    p = cli.build_parser(prog, helps={  # the same option, a video's meaning
+        "output": "the video to write (.mp4; default: INPUT's name + _nst.mp4 here); the frames and the state go "
+                  "to a folder of its name + .run",
+        "iterations": f"steps of each frame after the first (default: {FRAME_ITERATIONS})",
+        "resume": "continue the video run in DIR (OUT.run) from its last finished frame"})
     p.description = ("Temporally consistent style transfer of a video (Ruder et al., 2016): each frame starts "
                      "from the previous stylised frame warped by the optical flow, with a temporal cost.")
     p.epilog = EXAMPLES
-    for action in p._actions:  # the same option, a video's meaning
-        if action.dest == "output":
-            action.help = "the video to write (.mp4; default: INPUT's name + _nst.mp4 here); the frames and " \
-                          "the state go to a folder of its name + .run"
-        if action.dest == "iterations":
-            action.help = f"steps of each frame after the first (default: {FRAME_ITERATIONS})"
-        if action.dest == "resume":
-            action.help = "continue the video run in DIR (OUT.run) from its last finished frame"
     p.add_argument("input", nargs="?", metavar="INPUT", help="a video (any that ffmpeg reads) or a folder of frames")
     v = p.add_argument_group("video")
     v.add_argument("--temporal-weight", type=float, metavar="X", help="weight of J_temporal, the cost of "
@@ -232,7 +228,7 @@ class VideoResult(NamedTuple):
     seconds: list  # seconds of each frame styled in this session, flow included
 
 
-class FrameBar:
+class FrameBar(Consumer):
     """The progress bar over frames; its postfix follows the current frame's steps."""
 
     def __init__(self, total, done, quiet):
@@ -245,9 +241,6 @@ class FrameBar:
     def step(self, step):
         if self.bar:
             self.bar.set_postfix(step=f"{step.iteration}/{self.iterations}", J=f"{step.J:.4g}")
-
-    def save(self, step, name, last=False):
-        pass
 
     def finished(self):
         if self.bar:
@@ -275,13 +268,6 @@ def _count(source, selection):
     return None if end is None else len(range(first, end, every))
 
 
-def _read_styles(config, first_frame):
-    """The styles at the network's size, prepared once (the first frame is colour preservation's target)."""
-    styles = [images.load_image(path, config.max_pixels) for path in config.style]
-    start = images.load_image(config.init_image, config.max_pixels) if config.init == "image" else None
-    return first_frame, styles, start, "frame 0"
-
-
 class Prepared(NamedTuple):
     """A video run, read and checked, before anything is written."""
 
@@ -290,14 +276,11 @@ class Prepared(NamedTuple):
     frames: object  # iterator of (n, frame), the first one included
     size: tuple  # G's (height, width)
     problem: Problem  # the settings, weights, styles; C and the content are the first frame's
-    vgg_path: str
 
 
-def prepare(config, video, state=None):
-    """Every check before the graph: settings, the source and its first frame, styles, weights, memory."""
-    from nst.vgg import read_vgg_weights, resolve_weights_path
-
-    config.validate()
+def prepare_video(config, video, state=None):
+    """Every check before the graph: the video's settings, its source and first frame, then
+    :func:`nst.run.prepare` with that frame as the content (the checks of ``nst train``)."""
     video.validate()
     source = open_source(video.input)
     selection = video.selection(source.fps)
@@ -305,19 +288,12 @@ def prepare(config, video, state=None):
     first = next(frames, None)
     if first is None:
         raise NSTError(f"{video.input}: no frames" + (" in the range asked for" if video.start or video.end else ""))
-    size = target_size(config, first[1].shape)
-    scaled = style_size(size, config.style_scale)
-    vgg_path = resolve_weights_path(config.vgg)
-    weights = read_vgg_weights(vgg_path)
-    memory.check_fits(weights, size, config.costs().deepest())
+    problem = prepare(config, (first[1], "frame 0"))
+    size = problem.C.shape[1:3]
     if state is not None and state["G"].shape != (1, *size, 3):
         G = state["G"]
         raise NSTError(f"{config.output}: the saved frame is {G.shape[1]}x{G.shape[2]}, not {size[0]}x{size[1]}")
-    inputs = read_inputs(config, _read_styles(config, first[1]), size, scaled)
-    mean = weights.mean_pixel
-    problem = Problem(config, weights, inputs, images.reshape_and_normalize_image(inputs.content, mean),
-                      [images.reshape_and_normalize_image(s, mean) for s in inputs.styles])
-    return Prepared(source, selection, _chain(first, frames), size, problem, vgg_path)
+    return Prepared(source, selection, _chain(first, frames), size, problem)
 
 
 class Frames:
@@ -334,23 +310,19 @@ class Frames:
         """Optimise frame ``n`` and save it and the state; returns the signal that stopped it, or None."""
         from nst.flow import flow_pair, short_term_error, warp
 
-        began, problem, config = time.perf_counter(), prepared.problem, prepared.problem.config
-        original = images.resize_image(frame, prepared.size)
-        C = images.reshape_and_normalize_image(colors.prepare_content(original, config.preserve_colors),
-                                               problem.weights.mean_pixel)
-        this = problem._replace(inputs=problem.inputs._replace(original=original), C=C)
+        began, config = time.perf_counter(), prepared.problem.config
+        this = prepared.problem.with_content(frame)
+        original = this.inputs.original
         backward = reliable = warped = None
         if self.G is not None:
             backward, reliable = flow_pair(self.previous, original)
             warped = warp(self.G[0], backward)[None]
-        self.graph.frame.set(self.graph.assign_input, C, warped, reliable)
+        self.graph.frame.set(self.graph.assign_input, this.C, warped, reliable)
         iterations = self.video.first_frame_iterations if n == 0 else config.iterations
         bar.iterations = iterations
         history = History(self.folder, name=frame_name(n, "csv"), fields=HISTORY)
         steps = self.optimizer.steps(_start(this, self.video.init_frame, n, self.G, warped), iterations)
-        last, interrupted = _follow(steps, [history, bar], config.replace(iterations=iterations,
-                                                                          save_every=iterations),
-                                    self.folder, history, this.picture, stop)
+        last, interrupted = follow(steps, [history, bar], iterations, iterations, self.folder, this.picture, stop)
         if interrupted:
             return interrupted
         picture = this.picture(last.image)
@@ -371,34 +343,25 @@ def run_video(config, video, state=None, say=None):
         import nst.flow  # noqa: F401
     except ImportError:
         raise NSTError("nst video needs OpenCV for the optical flow: pip install 'nst[video]'") from None
-    from nst.graph import build_graph, new_session
+    from nst.graph import build_graph
 
-    prepared = prepare(config, video, state)
-    problem, size = prepared.problem, prepared.size
-    prepare_output_dir(config.output)
-    folder = RunFolder(config.output, os.path.abspath(video.output)).claim(
-        {"input": video.input, "style": config.style, "init": config.init_image, "vgg": prepared.vgg_path},
-        state is not None, config.overwrite)
-    try:
+    prepared = prepare_video(config, video, state)
+    problem = prepared.problem
+    inputs = {"input": video.input, "style": config.style, "init": config.init_image, "vgg": problem.vgg_path}
+    with claim_folder(config, inputs, state is not None, os.path.abspath(video.output)) as folder:
         if say:
-            say(f"input:   {video.input} ({prepared.source.fps:g} fps)\n"
-                f"style:   {', '.join(problem.inputs.style_names)}\nweights: {problem.weights.path}\n"
-                f"size:    {size[0]}x{size[1]}, {video.first_frame_iterations} then {config.iterations} "
-                f"{config.optimizer} steps a frame, temporal weight {video.temporal_weight:g}")
-        sess = new_session()
-        try:
-            graph = build_graph(sess, problem.weights, problem.C, problem.S, config.costs(), config.style_blend,
+            say(start_lines(problem, f"input:   {video.input} ({prepared.source.fps:g} fps)",
+                            f"{video.first_frame_iterations} then {config.iterations} {config.optimizer} steps "
+                            f"a frame, temporal weight {video.temporal_weight:g}"))
+        with session() as sess:
+            graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend,
                                 temporal_weight=video.temporal_weight)
             loop = Frames(graph, folder, video, state, config.optimizer)
             interrupted = _loop(loop, prepared, FrameBar(_count(prepared.source, prepared.selection), loop.done,
                                                          config.quiet))
-        finally:
-            sess.close()
         output = None
         if loop.done and not interrupted:
             output = _finish(folder, prepared, video, loop.done)
-    finally:
-        folder.release()
     return VideoResult(loop.done, loop.errors, loop.histories, interrupted, output, loop.seconds)
 
 

@@ -31,7 +31,7 @@ from nst import colors, images, presets
 from nst.config import OPTIMIZERS
 from nst.errors import NSTError
 from nst.interrupt import StopRequest
-from nst.run import CONTENT_IMAGE, run_style_transfer, style_image_names
+from nst.run import CONTENT_IMAGE, Consumer, run_style_transfer, style_image_names
 from nst.tools.figure import PANELS, figure_bytes, png_bytes
 
 MAX_UPLOAD_BYTES = 20 * 2**20  # a photo, not a raw scan
@@ -175,7 +175,7 @@ class Snapshot(NamedTuple):
     rows: list  # the costs so far (Steps without images)
 
 
-class PageFeed:
+class PageFeed(Consumer):
     """The page's consumer of the run: G every ``every`` steps, and the costs so far, into a queue.
 
     The run hands over a G only once the page has taken the one before (``shown``), waiting at most

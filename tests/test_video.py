@@ -12,7 +12,8 @@ from helpers import assert_one_line, interrupt_when, photo, subprocess_env
 
 pytest.importorskip("cv2")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-from nst import video  # noqa: E402
+from nst import cli, memory, video  # noqa: E402
+from nst.vgg import read_vgg_weights  # noqa: E402
 
 FAST = ["--size", "32x48", "--iterations", "2", "--first-frame-iterations", "3", "--seed", "0", "--quiet"]
 
@@ -136,6 +137,31 @@ def test_bad_inputs_are_one_line_and_write_nothing(weights, tmp_path, capsys):
         argv = args if "--output" in args else [*args, "--output", str(tmp_path / "out.mp4")]
         assert_one_line(video.main([*argv, *FAST]), capsys.readouterr().err, fragment, prog="nst video")
         assert sorted(os.listdir(tmp_path)) == before, args
+
+
+def refused_by_both(tmp_path, monkeypatch, tiny_vgg):
+    """Bad inputs of the settings nst video shares with nst train: (args, what the message says)."""
+    (tmp_path / "text.png").write_text("not an image\n")
+    weights = read_vgg_weights(tiny_vgg["new"][0])
+    fits = memory.estimate_peak_bytes(weights, 32, 48, "conv5_1") / memory.HEADROOM * 1.01
+    monkeypatch.setattr(memory, "available_bytes", lambda: fits)  # 32x48 fits, its style at 8x does not
+    return [(["--init", str(tmp_path / "nope.png")], "--init"),
+            (["--init", str(tmp_path / "text.png")], "--init"),
+            (["--style", str(tmp_path / "nope.png")], "no such image file"),
+            (["--style-scale", "8"], "--style-scale"),
+            (["--beta", "-1"], "--beta must be zero or positive")]
+
+
+def test_video_refuses_what_train_refuses_with_the_same_words(weights, tiny_vgg, tmp_path, capsys, monkeypatch):
+    clip = make_clip(tmp_path / "clip.mp4", frames=2, audio=False)
+    for args, fragment in refused_by_both(tmp_path, monkeypatch, tiny_vgg):
+        trained = cli.main(["--output", str(tmp_path / "t"), "--size", "32x48", "--iterations", "2", "--quiet", *args])
+        train_err = capsys.readouterr().err
+        styled = video.main([clip, "--output", str(tmp_path / "v.mp4"), *FAST, *args])
+        video_err = capsys.readouterr().err
+        assert trained == styled == 2, args
+        assert fragment in train_err, train_err
+        assert train_err.removeprefix("nst train: ") == video_err.removeprefix("nst video: "), args
 
 
 def test_videobench_quick_prints_each_variant_and_writes_the_gallery(weights, tmp_path, capsys):
