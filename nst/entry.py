@@ -8,19 +8,19 @@ import importlib
 import sys
 
 from nst import __version__
-from nst.interrupt import exit_code, raise_on_signals
+from nst.run.interrupt import exit_code, raise_on_signals
 
 COMMANDS = {  # name -> (module with main(argv, prog), what it does)
-    "train": ("nst.cli", "style transfer of one content image (the paper's algorithm)"),
-    "download": ("nst.tools.download", "fetch the VGG-19 weights"),
+    "train": ("nst.commands.train", "style transfer of one content image (the paper's algorithm)"),
+    "download": ("nst.commands.download", "fetch the VGG-19 weights"),
     "gallery": ("nst.tools.gallery", "remake the README's gallery of settings"),
     "bench": ("nst.tools.bench", "seconds per step and peak memory, against its peers (course, TF, PyTorch)"),
-    "figure": ("nst.tools.figure", "the C + S = G picture of a run"),
+    "figure": ("nst.run.figure", "the C + S = G picture of a run"),
     "batch": ("nst.batch.command", "many style transfers (content x style, or a CSV) on Ray, here or on a cluster"),
     "bench-batch": ("nst.tools.batchbench", "jobs per hour of nst batch for 1, 2, ... workers on this machine"),
-    "video": ("nst.video", "style transfer of a video, temporally consistent (Ruder et al., 2016)"),
+    "video": ("nst.video.command", "style transfer of a video, temporally consistent (Ruder et al., 2016)"),
     "videobench": ("nst.tools.videobench", "nst video's consistency, style cost and speed; its defaults"),
-    "serve": ("nst.serve", "a local web page: upload, watch G form, download (needs the app extra)"),
+    "serve": ("nst.web.command", "a local web page: upload, watch G form, download (needs the app extra)"),
 }
 
 

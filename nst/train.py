@@ -1,6 +1,6 @@
 """``python -m nst.train [options]``: the course's script name for ``nst train``.
 
-The training itself is ``nst.optimize`` (the steps) and ``nst.run`` (the run
+The training itself is ``nst.algorithm.optimize`` (the steps) and ``nst.run`` (the run
 around them); this module only keeps the old command working.
 """
 import sys

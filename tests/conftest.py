@@ -3,7 +3,7 @@ import os
 import pytest
 
 from helpers import REAL_WEIGHTS, TINY
-from nst import cli
+from nst.commands import train as cli
 from synthetic_vgg import write_vgg_mat
 
 

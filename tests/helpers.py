@@ -13,7 +13,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from nst import images
+from nst.algorithm import images
 from numpy_vgg import forward
 from synthetic_vgg import MEAN
 

@@ -6,10 +6,10 @@ point. It prints one line when the checkpoint is written, then sleeps.
 import sys
 import time
 
-import nst.run
-from nst import cli
+import nst.run.consumers
+from nst.commands import train as cli
 
-write_checkpoint = nst.run.write_checkpoint
+write_checkpoint = nst.run.consumers.write_checkpoint
 
 
 def write_then_wait(*args, **kwargs):
@@ -18,5 +18,5 @@ def write_then_wait(*args, **kwargs):
     time.sleep(600)
 
 
-nst.run.write_checkpoint = write_then_wait
+nst.run.consumers.write_checkpoint = write_then_wait
 sys.exit(cli.main(sys.argv[1:]))

@@ -19,7 +19,7 @@ import ray
 from helpers import ROOT, photo, read_history, subprocess_env
 from loopback import descendants, off_loopback, sockets
 from nst.batch import cluster, command
-from nst.config import RunConfig
+from nst.run.config import RunConfig
 from nst.run import run_style_transfer
 
 SMALL = ["--size", "48x64", "--iterations", "3", "--seed", "0", "--quiet"]

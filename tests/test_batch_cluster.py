@@ -114,10 +114,10 @@ def saved_steps(folder):
 
 ALONE = """
 import json, sys
-from nst.tf1 import tf
+from nst.algorithm.tf1 import tf
 tf.config.threading.set_intra_op_parallelism_threads(1)  # as the batch's workers: --threads 1
 tf.config.threading.set_inter_op_parallelism_threads(1)
-from nst.config import RunConfig
+from nst.run.config import RunConfig
 from nst.run import run_style_transfer
 jobs, vgg, steps = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 print(json.dumps([run_style_transfer(RunConfig(content=c, style=(s,), size=(48, 64), iterations=steps, seed=0,

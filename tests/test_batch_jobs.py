@@ -6,7 +6,7 @@ import pytest
 from helpers import photo
 from nst.batch import command, jobs
 from nst.batch.manifest import COLUMNS, Manifest
-from nst.config import RunConfig
+from nst.run.config import RunConfig
 from nst.errors import NSTError
 
 

@@ -4,7 +4,7 @@ import resource
 import pytest
 
 from nst.tools import bench
-from nst.vgg import VGGWeights
+from nst.algorithm.vgg import VGGWeights
 from synthetic_vgg import make_weights
 
 # VGG-19's conv layers as (input side divisor, in channels, out channels), written out by hand.
@@ -36,8 +36,8 @@ def test_every_variant_minimises_the_same_cost(tiny_vgg):
     import numpy as np
     from helpers import np_J
 
-    from nst.costs import CONTENT_LAYER, STYLE_LAYERS
-    from nst.vgg import read_vgg_weights
+    from nst.algorithm.costs import CONTENT_LAYER, STYLE_LAYERS
+    from nst.algorithm.vgg import read_vgg_weights
 
     weights = read_vgg_weights(tiny_vgg["new"][0])
     C, S, G = bench._problem((32, 48), weights)

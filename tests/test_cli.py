@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import TINY, assert_one_line, photo, read_history, run_cli
-from nst import cli, images
+from nst.commands import train as cli
+from nst.algorithm import images
 
 
 def test_end_to_end_writes_images_and_history(tiny_vgg, tmp_path):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nst import colors
+from nst.algorithm import colors
 
 
 def photo(seed, shape=(20, 30)):

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from nst import cli
-from nst.config import RunConfig
+from nst.commands import train as cli
+from nst.run.config import RunConfig
 from nst.errors import NSTError
 
 
@@ -100,3 +100,15 @@ def test_style_layer_weight_exponent_gives_finite_shares_for_any_value(exp):
         assert weights == pytest.approx([r / sum(raw) for r in raw], rel=1e-12)
     else:  # all of the weight on one end: the deepest layer for a huge exp, the first for a tiny one
         assert weights == pytest.approx([0.0] * 4 + [1.0] if exp > 1 else [1.0] + [0.0] * 4, abs=1e-150)
+
+
+def test_what_changes_a_result_is_declared_once_on_the_fields():
+    from nst.run import config
+
+    nothing = {"save_every", "logdir", "vgg", "quiet", "overwrite", "max_pixels"}  # the weights count by digest
+    assert set(config.RESUMABLE) == nothing | {"iterations"}
+    assert set(config.UNFINGERPRINTED) == nothing | {"content", "style", "init_image", "output", "output_image"}
+    assert set(config.CONTINUABLE) == nothing | {"iterations", "output", "output_image"}
+    a = RunConfig(iterations=5, save_every=2, quiet=True, output="a")
+    assert a.without(config.CONTINUABLE) == RunConfig(output="b").without(config.CONTINUABLE)
+    assert a.without(config.CONTINUABLE) != RunConfig(alpha=3).without(config.CONTINUABLE)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from helpers import np_content, np_gram, np_layer_style
-from nst.costs import compute_content_cost, compute_layer_style_cost, compute_style_cost, gram_matrix
-from nst.costs import total_cost
-from nst.tf1 import tf
+from nst.algorithm.costs import compute_content_cost, compute_layer_style_cost, compute_style_cost, gram_matrix
+from nst.algorithm.costs import total_cost
+from nst.algorithm.tf1 import tf
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_style_cost_reads_a_S_from_the_default_session_like_the_course(sess):
 
 # The faster forms used by the graph, proven equal to the course's.
 def test_gram_of_activations_equals_course_gram_and_its_gradient(sess):
-    from nst.costs import gram_of_activations, unroll
+    from nst.algorithm.costs import gram_of_activations, unroll
 
     a = tf.constant(np.random.RandomState(4).gamma(1.0, 2.0, (1, 9, 7, 13)), tf.float32)
     weights = tf.constant(np.random.RandomState(5).randn(13, 13), tf.float32)  # a non-symmetric upstream
@@ -105,7 +105,7 @@ def test_gram_of_activations_equals_course_gram_and_its_gradient(sess):
 
 
 def test_style_cost_from_precomputed_grams_equals_eq2(sess):
-    from nst.costs import gram_of_activations, compute_layer_style_cost_from_gram
+    from nst.algorithm.costs import gram_of_activations, compute_layer_style_cost_from_gram
 
     rng = np.random.RandomState(6)
     a_S, a_G = (rng.gamma(1.0, 2.0, (1, 6, 10, 8)) for _ in range(2))
@@ -119,7 +119,7 @@ def test_style_cost_from_precomputed_grams_equals_eq2(sess):
 
 
 def test_tv_cost_matches_numpy(sess):
-    from nst.costs import compute_tv_cost
+    from nst.algorithm.costs import compute_tv_cost
 
     x = np.random.RandomState(4).randn(1, 7, 9, 3) * 30
     want = np.mean((x[:, 1:] - x[:, :-1]) ** 2) + np.mean((x[:, :, 1:] - x[:, :, :-1]) ** 2)
@@ -128,7 +128,7 @@ def test_tv_cost_matches_numpy(sess):
 
 
 def test_blended_content_cost_and_gram_target(sess):
-    from nst.costs import compute_blended_content_cost, compute_layer_style_cost_from_gram
+    from nst.algorithm.costs import compute_blended_content_cost, compute_layer_style_cost_from_gram
 
     rng = np.random.RandomState(5)
     shapes = {"conv4_2": (1, 4, 6, 8), "conv5_2": (1, 2, 3, 8)}

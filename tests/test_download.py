@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from nst.errors import NSTError
-from nst.tools import download
-from nst.vgg import read_vgg_weights, resolve_weights_path
+from nst.commands import download
+from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
 from synthetic_vgg import write_vgg_mat
 
 

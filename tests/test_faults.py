@@ -11,11 +11,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-import nst.run
+import nst.run.consumers
 from helpers import ROOT, TINY, assert_one_line, costs_of, interrupt_when, photo, read_history, seen
 from helpers import start_image, subprocess_env
-from nst import cli
-from nst.checkpoint import read_checkpoint
+from nst.commands import train as cli
+from nst.run.checkpoint import read_checkpoint
 from synthetic_vgg import MEAN
 
 FEATURES = ["--tv-weight", "5", "--content-layers", "conv4_2:0.5,conv5_2:0.5", "--preserve-colors", "histogram",
@@ -148,13 +148,13 @@ def test_full_disk_is_one_error_and_keeps_the_last_image(env, tmp_path, monkeypa
 
 def test_vanished_output_directory_is_one_error(env, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
-    write_checkpoint = nst.run.write_checkpoint
+    write_checkpoint = nst.run.consumers.write_checkpoint
 
     def write_then_vanish(*args, **kwargs):
         write_checkpoint(*args, **kwargs)
         shutil.rmtree(out)
 
-    monkeypatch.setattr(nst.run, "write_checkpoint", write_then_vanish)
+    monkeypatch.setattr(nst.run.consumers, "write_checkpoint", write_then_vanish)
     code = train(out, *env, "--iterations", "6", "--save-every", "2")
     assert_one_line(code, capsys.readouterr().err, f"{out}: output directory vanished during the run",
                     "after 4 steps")

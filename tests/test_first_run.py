@@ -10,9 +10,10 @@ import pytest
 from PIL import Image
 
 from helpers import ROOT, assert_one_line, photo, read_history
-from nst import cli
-from nst.images import encode_image
-from nst.tools import bench, download, gallery
+from nst.commands import train as cli
+from nst.algorithm.images import encode_image
+from nst.commands import download
+from nst.tools import bench, gallery
 
 
 @pytest.fixture

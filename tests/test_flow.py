@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 cv2 = pytest.importorskip("cv2")
-from nst.flow import optical_flow, reliability, short_term_error, warp  # noqa: E402
+from nst.video.flow import optical_flow, reliability, short_term_error, warp  # noqa: E402
 
 
 def texture(shape=(96, 128), seed=0):

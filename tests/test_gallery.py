@@ -4,9 +4,9 @@ import os
 import imageio.v3 as iio
 import pytest
 
-from nst import cli
+from nst.commands import train as cli
 from nst.tools import gallery
-from nst.images import load_image
+from nst.algorithm.images import load_image
 
 TINY = ["--max-side", "40", "--iterations", "2"]
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from helpers import images3, np_J
-from nst.graph import CostSettings, build_graph, new_session
-from nst.tf1 import tf
-from nst.vgg import read_vgg_weights
+from nst.algorithm.graph import CostSettings, build_graph, new_session
+from nst.algorithm.tf1 import tf
+from nst.algorithm.vgg import read_vgg_weights
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def run_adam(build, weights, C, S, G, steps):
 def test_optimised_graph_follows_the_course_graph_step_for_step(tiny_vgg):
     """Cut network, Gram targets held once, F^T F with its own gradient, ungated gradients:
     the same Adam trajectory as the course's literal graph."""
-    from nst.reference import course_graph
+    from nst.algorithm.reference import course_graph
 
     weights = read_vgg_weights(tiny_vgg["new"][0])
     C, S, G = images3(seed=3)

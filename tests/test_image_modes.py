@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, features
 
-from nst import images
+from nst.algorithm import images
 from nst.errors import NSTError
 
 H, W = 40, 48  # over MIN_SIDE, and not square, so a rotation shows

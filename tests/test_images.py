@@ -5,7 +5,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from nst import images
+from nst.algorithm import images
 from nst.errors import NSTError
 
 

@@ -3,10 +3,10 @@ import re
 
 import pytest
 
-from nst import memory
+from nst.algorithm import memory
 from nst.errors import NSTError
 from synthetic_vgg import make_weights
-from nst.vgg import VGGWeights
+from nst.algorithm.vgg import VGGWeights
 
 REAL_CHANNELS = (64, 128, 256, 512, 512)
 

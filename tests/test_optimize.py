@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from nst import images
-from nst.coarse import coarse_start, half_size, resize_normalized
-from nst.graph import CostSettings, build_graph, new_session
-from nst.optimize import LBFGS, Adam, Objective
-from nst.vgg import read_vgg_weights
+from nst.algorithm import images
+from nst.algorithm.coarse import coarse_start, half_size, resize_normalized
+from nst.algorithm.graph import CostSettings, build_graph, new_session
+from nst.algorithm.optimize import LBFGS, Adam, Objective
+from nst.algorithm.vgg import read_vgg_weights
 
 
 def lbfgs_image(graph, G, iterations):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import TINY, assert_one_line, read_history
-from nst import cli
+from nst.commands import train as cli
 
 
 @pytest.fixture

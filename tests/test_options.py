@@ -13,7 +13,8 @@ import pytest
 
 from helpers import COURSE_STYLE, TINY, assert_one_line, np_blended_style_cost, np_content, np_tv, photo
 from helpers import read_history, seen, start_image
-from nst import cli, colors, images
+from nst.commands import train as cli
+from nst.algorithm import colors, images
 from numpy_vgg import forward
 from synthetic_vgg import MEAN
 
@@ -175,7 +176,7 @@ def test_bad_new_options(bad_input, args, fragments):
 
 
 def test_logdir_has_the_curves_and_the_images(env, tmp_path):
-    from nst.tf1 import tf
+    from nst.algorithm.tf1 import tf
 
     _, c, s, _ = env
     logs = tmp_path / "logs"

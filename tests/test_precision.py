@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from helpers import TINY, assert_one_line, images3, np_J, photo, read_history, run_cli
 
-from nst import onednn
-from nst.config import RunConfig
-from nst.costs import CONTENT_LAYER, STYLE_LAYERS
+from nst.algorithm import onednn
+from nst.run.config import RunConfig
+from nst.algorithm.costs import CONTENT_LAYER, STYLE_LAYERS
 from nst.errors import NSTError
-from nst.graph import CostSettings, build_graph, new_session
-from nst.tf1 import tf
-from nst.vgg import read_vgg_weights
+from nst.algorithm.graph import CostSettings, build_graph, new_session
+from nst.algorithm.tf1 import tf
+from nst.algorithm.vgg import read_vgg_weights
 
 
 @pytest.fixture

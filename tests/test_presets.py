@@ -9,15 +9,16 @@ import dataclasses
 import numpy as np
 import pytest
 
-from nst import config as config_module
-from nst import images, presets
-from nst.config import RunConfig
-from nst.costs import compute_tv_cost, compute_tv_cost_jcjohnson
+from nst.run import config as config_module
+from nst.algorithm import images
+from nst.run import presets
+from nst.run.config import RunConfig
+from nst.algorithm.costs import compute_tv_cost, compute_tv_cost_jcjohnson
 from nst.errors import NSTError
-from nst.graph import CostSettings, build_graph, new_session
-from nst.inputs import gaussian_noise_image, initial_image
-from nst.tf1 import tf
-from nst.vgg import read_vgg_weights
+from nst.algorithm.graph import CostSettings, build_graph, new_session
+from nst.run.inputs import gaussian_noise_image, initial_image
+from nst.algorithm.tf1 import tf
+from nst.algorithm.vgg import read_vgg_weights
 from numpy_vgg import forward
 from synthetic_vgg import MEAN, make_weights, write_vgg_mat
 

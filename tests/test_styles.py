@@ -5,10 +5,10 @@ import pytest
 from helpers import np_blended_style_cost, np_content, np_tv
 from numpy_vgg import forward
 from nst.errors import NSTError
-from nst.graph import CostSettings, build_graph, new_session
-from nst.styles import normalize_blend
-from nst.tf1 import tf
-from nst.vgg import read_vgg_weights
+from nst.algorithm.graph import CostSettings, build_graph, new_session
+from nst.algorithm.styles import normalize_blend
+from nst.algorithm.tf1 import tf
+from nst.algorithm.vgg import read_vgg_weights
 
 
 def picture(shape, seed):

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from helpers import images3, np_J
-from nst.graph import CostSettings, build_graph, new_session
-from nst.optimize import Adam
-from nst.vgg import read_vgg_weights
+from nst.algorithm.graph import CostSettings, build_graph, new_session
+from nst.algorithm.optimize import Adam
+from nst.algorithm.vgg import read_vgg_weights
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, TINY, assert_one_line, costs_of, interrupt_when, photo, read_history, subprocess_env
-from nst import cli
-from nst.outputs import LOCK_FILE
+from nst.commands import train as cli
+from nst.run.outputs import LOCK_FILE
 from synthetic_vgg import make_weights, write_vgg_mat
 
 

@@ -5,9 +5,9 @@ import scipy.io
 
 from numpy_vgg import forward
 from nst.errors import NSTError
-from nst.images import load_image, reshape_and_normalize_image, resize_image
-from nst.tf1 import tf
-from nst.vgg import CONV_LAYERS, deepest, load_vgg_model, read_vgg_weights
+from nst.algorithm.images import load_image, reshape_and_normalize_image, resize_image
+from nst.algorithm.tf1 import tf
+from nst.algorithm.vgg import CONV_LAYERS, deepest, load_vgg_model, read_vgg_weights
 from synthetic_vgg import MEAN, write_vgg_mat
 
 
@@ -175,7 +175,7 @@ def test_the_course_idiom_interactive_session_first(tiny_vgg):
 
 
 def test_weights_load_later_without_a_session(tiny_vgg):
-    from nst.vgg import initialize_weights
+    from nst.algorithm.vgg import initialize_weights
 
     path, convs = tiny_vgg["old"]
     graph = tf.Graph()

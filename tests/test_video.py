@@ -12,8 +12,10 @@ from helpers import assert_one_line, interrupt_when, photo, subprocess_env
 
 pytest.importorskip("cv2")
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-from nst import cli, memory, video  # noqa: E402
-from nst.vgg import read_vgg_weights  # noqa: E402
+from nst.commands import train as cli  # noqa: E402
+from nst.algorithm import memory
+from nst.video import command as video
+from nst.algorithm.vgg import read_vgg_weights  # noqa: E402
 
 FAST = ["--size", "32x48", "--iterations", "2", "--first-frame-iterations", "3", "--seed", "0", "--quiet"]
 

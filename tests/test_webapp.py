@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from helpers import photo, read_history
-from nst import webapp
-from nst.webapp import Limits, Server
+from nst.web import page as webapp
+from nst.web.page import Limits, Server
 
 pytest.importorskip("gradio")  # the callbacks need no Gradio, but the page they serve does: the app extra
 

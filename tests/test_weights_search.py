@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from nst.vgg import cache_dir, read_vgg_weights, resolve_weights_path, weights_not_found
+from nst.algorithm.vgg import cache_dir, read_vgg_weights, resolve_weights_path, weights_not_found
 
 NAME = "imagenet-vgg-verydeep-19.mat"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nst.errors import NSTError
-from nst.vgg import CONV_LAYERS, read_vgg_weights
+from nst.algorithm.vgg import CONV_LAYERS, read_vgg_weights
 from synthetic_vgg import MEAN, make_weights, write_vgg_mat
 
 

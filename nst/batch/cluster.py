@@ -65,9 +65,9 @@ class Worker:
     def __init__(self, weights, threads=None):
         import ray
 
-        from nst import vgg
-        from nst.interrupt import StopRequest
-        from nst.tf1 import tf
+        from nst.algorithm import vgg
+        from nst.algorithm.tf1 import tf
+        from nst.run.interrupt import StopRequest
 
         self.node = ray.util.get_node_ip_address()
         self.threads = threads or node_threads(ray)

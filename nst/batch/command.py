@@ -1,7 +1,7 @@
 """``nst batch``: the command line of a batch, from its options to its manifest and contact sheet.
 
 The batch's own options are parsed here; every other option is ``nst
-train``'s, parsed and checked by ``nst.cli`` exactly as for one run, so a bad
+train``'s, parsed and checked by ``nst.commands.train`` exactly as for one run, so a bad
 one stops the batch before anything runs. Finished jobs whose fingerprint
 still holds are skipped without starting Ray; the rest go to the workers.
 Exit codes: 0 all done, 1 some jobs failed (their errors are in the
@@ -13,14 +13,13 @@ import os
 import shlex
 import sys
 
-from nst import cli
+from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
 from nst.batch import jobs as joblist
 from nst.batch.manifest import Manifest
+from nst.commands import train
 from nst.errors import NSTError, OneLineParser, report
-from nst.interrupt import raise_on_signals, stop_on_signals
-from nst.outputs import RunFolder, prepare_output_dir
-from nst.run import FINAL_IMAGE
-from nst.vgg import read_vgg_weights, resolve_weights_path
+from nst.run.interrupt import raise_on_signals, stop_on_signals
+from nst.run.outputs import FINAL_IMAGE, RunFolder, prepare_output_dir
 
 PROG = "nst batch"
 REFUSED = {"resume": "a batch resumes its unfinished jobs itself: run the same command again",
@@ -77,11 +76,11 @@ def parse(argv, prog=PROG):
 
 def train_settings(argv, prog):
     """nst train's settings from ``argv``, by nst train's own parser; the batch's options refused."""
-    given = cli.settings_of(vars(cli.build_parser(prog).parse_args(list(argv))))
+    given = train.settings_of(vars(train.build_parser(prog).parse_args(list(argv))))
     given.pop("download", None)
     for setting, why in REFUSED.items():
         if setting in given:
-            raise NSTError(f"{cli.flag(setting)} does not apply to nst batch: {why}")
+            raise NSTError(f"{train.flag(setting)} does not apply to nst batch: {why}")
     return given
 
 
@@ -92,7 +91,7 @@ def job_config(common, job, output, vgg, prog):
         settings.update(train_settings(job.options, prog))
     settings.update(content=job.content, style=(job.style,), output=os.path.join(output, job.id), quiet=True,
                     vgg=vgg)
-    return cli.configuration(settings)[0]
+    return train.configuration(settings)[0]
 
 
 def make_jobs(args):
@@ -106,7 +105,7 @@ def main(argv=None, prog=PROG):
     try:
         return _batch(sys.argv[1:] if argv is None else list(argv), prog)
     except NSTError as exc:
-        return report(prog, exc, cli.flag)
+        return report(prog, exc, train.flag)
 
 
 def _batch(argv, prog):
@@ -114,7 +113,7 @@ def _batch(argv, prog):
 
     args, typed, common = parse(argv, prog)
     cluster.import_ray()  # without Ray: the one line saying how to install it, before any work
-    cli.configuration(dict(common, output=None))  # the common options checked once, before any job
+    train.configuration(dict(common, output=None))  # the common options checked once, before any job
     output = os.path.abspath(args.output)
     vgg = os.path.abspath(resolve_weights_path(common.get("vgg")))  # the key the workers' in-memory copy has
     weights = read_vgg_weights(vgg)
@@ -138,7 +137,7 @@ def _run(args, typed, common, jobs, weights, output, prog):
         try:
             config = job_config(common, job, output, weights.path, prog)
         except NSTError as exc:
-            manifest.set(job.id, status="failed", error=exc.message(cli.flag), J="", steps="", seconds="", node="")
+            manifest.set(job.id, status="failed", error=exc.message(train.flag), J="", steps="", seconds="", node="")
             continue
         fingerprints[job.id] = fp = joblist.fingerprint(config, digest)
         if not args.overwrite and manifest.done(job.id, fp) and os.path.exists(os.path.join(config.output,

@@ -16,13 +16,11 @@ import re
 import shlex
 from typing import NamedTuple, Tuple
 
+from nst.algorithm.images import IMAGE_EXTENSIONS
 from nst.errors import NSTError
-from nst.images import IMAGE_EXTENSIONS
+from nst.run.config import UNFINGERPRINTED
 
 INPUT_EXTENSIONS = IMAGE_EXTENSIONS + (".gif",)  # what a folder's images are taken to be
-# Settings that never change a result: left out of the fingerprint (paths are replaced by their bytes).
-UNFINGERPRINTED = ("content", "style", "init_image", "vgg", "output", "output_image", "logdir", "quiet",
-                   "overwrite", "save_every", "max_pixels")
 
 
 class Job(NamedTuple):

@@ -9,8 +9,8 @@ import csv
 import io
 import os
 
+from nst.algorithm.images import write_atomic
 from nst.errors import NSTError
-from nst.images import write_atomic
 
 MANIFEST_FILE = "manifest.csv"
 COLUMNS = ("id", "content", "style", "options", "status", "J", "steps", "seconds", "node", "error", "fingerprint")

@@ -10,8 +10,8 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-from nst import images
-from nst.run import CONTENT_IMAGE, FINAL_IMAGE, style_image_names
+from nst.algorithm import images
+from nst.run.outputs import CONTENT_IMAGE, FINAL_IMAGE, style_image_names
 
 STYLE_IMAGE = style_image_names(1)[0]
 SHEET_FILE = "contact_sheet.jpg"

@@ -9,14 +9,11 @@ import time
 import traceback
 from typing import NamedTuple, Optional
 
-from nst.checkpoint import CHECKPOINT_FILE, read_checkpoint
-from nst.cli import flag
+from nst.commands.train import flag
 from nst.errors import NSTError
-from nst.run import run_style_transfer
-
-# Settings that may differ between a checkpoint's run and the job that continues it.
-NOT_COMPARED = dict(output=None, output_image=None, quiet=True, overwrite=False, iterations=1, save_every=1,
-                    vgg=None, max_pixels=1, logdir=None)
+from nst.run.checkpoint import CHECKPOINT_FILE, read_checkpoint
+from nst.run.config import CONTINUABLE
+from nst.run.loop import run_style_transfer
 
 
 class Outcome(NamedTuple):
@@ -44,14 +41,14 @@ def resumable(config):
     except NSTError:
         return None  # damaged: the job starts over and writes a new one
     if checkpoint.steps >= config.iterations or \
-            checkpoint.config.replace(**NOT_COMPARED) != config.replace(**NOT_COMPARED):
+            checkpoint.config.without(CONTINUABLE) != config.without(CONTINUABLE):
         return None
     return checkpoint
 
 
 def run_job(config, may_resume, stop=None):
     """Run one job's configuration into its folder; an :class:`Outcome`. ``stop``, a
-    :class:`nst.interrupt.StopRequest`, lets another thread end the job after its current step."""
+    :class:`nst.run.interrupt.StopRequest`, lets another thread end the job after its current step."""
     start = time.perf_counter()
     return _run(config, may_resume, stop)._replace(wall=time.perf_counter() - start)
 

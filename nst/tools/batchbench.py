@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from nst import images
+from nst.algorithm import images
 from nst.errors import NSTError, OneLineParser, report
+from nst.run.interrupt import StopRequest
 from nst.tools.bench import cpu_model
-from nst.interrupt import StopRequest
 
 PROG = "nst bench-batch"
 FULL = dict(contents=4, styles=2, side=256, iterations=30, settings="1x0 1x1 2x1")
@@ -99,7 +99,7 @@ def _queue(settings, pictures, folder, vgg):
 
 
 def run(figures, vgg, settings):
-    from nst.vgg import read_vgg_weights
+    from nst.algorithm.vgg import read_vgg_weights
 
     weights = read_vgg_weights(vgg)
     size_mb = sum(a.nbytes for pair in weights.convs.values() for a in pair) / 1e6
@@ -138,7 +138,7 @@ def main(argv=None, prog=PROG):
     parser.add_argument("--settings", help=f"workers x threads to compare (default: {FULL['settings']!r}; "
                         "0 threads: the cores shared out)")
     parser.add_argument("--vgg", default=None, help="VGG-19 .mat (default: found as nst train finds it)")
-    from nst.vgg import resolve_weights_path
+    from nst.algorithm.vgg import resolve_weights_path
 
     try:
         args = parser.parse_args(argv)

@@ -41,7 +41,7 @@ PROG = "nst bench"
 
 def conv_flops(weights, height, width, up_to):
     """Forward FLOPs (2 per multiply-add) of the 3x3 convolutions through ``up_to``."""
-    from nst.vgg import LAYER_ORDER, canonical_layer
+    from nst.algorithm.vgg import LAYER_ORDER, canonical_layer
 
     total, h, w = 0, height, width
     for name in LAYER_ORDER[: LAYER_ORDER.index(canonical_layer(up_to)) + 1]:
@@ -96,7 +96,7 @@ def _timed(fn):
 
 def _problem(size, weights):
     """Content (Grace Hopper), style (the swirl) and the paper's start G at ``size``, normalised."""
-    from nst import images
+    from nst.algorithm import images
 
     content = images.resize_image(images.default_content_image()[0], size)
     style = images.resize_image(images.default_style_image(size)[0], size)
@@ -107,8 +107,8 @@ def _problem(size, weights):
 
 def _baseline_step(sess, weights, C, S):
     """The course's graph: (how to set G, what a step fetches, J), initialised as the course does."""
-    from nst.reference import course_graph
-    from nst.tf1 import tf
+    from nst.algorithm.reference import course_graph
+    from nst.algorithm.tf1 import tf
 
     model, J, train_step = course_graph(sess, weights, C, S)
 
@@ -121,7 +121,7 @@ def _baseline_step(sess, weights, C, S):
 
 def _nst_step(sess, weights, C, S, precision="fp32", peer=False):
     """nst's graph, initialised as nst train does; a step fetches what its loop fetches."""
-    from nst.graph import CostSettings, build_graph
+    from nst.algorithm.graph import CostSettings, build_graph
 
     graph = build_graph(sess, weights, C, S, CostSettings(precision=precision), peer=peer)
     # exactly what nst train's loop fetches each step: the step, G as it read it, the costs
@@ -130,7 +130,7 @@ def _nst_step(sess, weights, C, S, precision="fp32", peer=False):
 
 def _tf_steps(variant, weights, C, S, G):
     """(build seconds, a function that runs one step, J at G) of a TensorFlow variant."""
-    from nst.graph import new_session
+    from nst.algorithm.graph import new_session
 
     sess = new_session()
     if variant == "baseline":
@@ -147,7 +147,7 @@ def _tf_steps(variant, weights, C, S, G):
 
 def worker(variant, size, steps, warmup, vgg):
     """Run one variant at one size in this process; return its figures as a dict."""
-    from nst.vgg import read_vgg_weights
+    from nst.algorithm.vgg import read_vgg_weights
 
     weights = read_vgg_weights(vgg)
     C, S, G = _problem(size, weights)
@@ -186,7 +186,7 @@ def variants():
 
 def speed_table(sides, steps, warmup, vgg, only=None):
     """Print and return the per-step figures of each variant at each size, with the FLOP limit."""
-    from nst.vgg import read_vgg_weights
+    from nst.algorithm.vgg import read_vgg_weights
 
     weights = read_vgg_weights(vgg)
     print_machine()
@@ -227,14 +227,14 @@ def cpu_model():
     return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
-def cpu_flags(wanted=("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")):
+def flags_text(wanted=("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")):
     """The flags that decide which kernels run, of those this CPU has."""
-    from nst.onednn import cpu_flags
+    from nst.algorithm.onednn import cpu_flags
 
     return " ".join(f for f in wanted if f in cpu_flags()) or "none of " + " ".join(wanted)
 
 
-ONEDNN_SCRIPT = ("import numpy as np; from nst.tf1 import tf; "
+ONEDNN_SCRIPT = ("import numpy as np; from nst.algorithm.tf1 import tf; "
                  "tf.Session().run(tf.nn.conv2d(np.ones((1, 8, 8, 16), np.float32), "
                  "np.ones((3, 3, 16, 16), np.float32), [1, 1, 1, 1], 'SAME'))")
 
@@ -252,9 +252,9 @@ def print_machine():
     """What the figures depend on: CPU, cores, TensorFlow, its oneDNN kernels, PyTorch."""
     import tensorflow as tf
 
-    from nst import onednn
+    from nst.algorithm import onednn
 
-    print(f"CPU: {cpu_model()}; flags: {cpu_flags()}")
+    print(f"CPU: {cpu_model()}; flags: {flags_text()}")
     print(f"TensorFlow {tf.__version__}; oneDNN: {onednn_info()}")
     used = "used by nst train" if onednn.available() else "not used by nst train"
     print(f"cached oneDNN filters (nst.onednn, NST_FILTER_CACHE={os.environ.get(onednn.ENV, 'auto')}): {used}")
@@ -267,7 +267,7 @@ def print_machine():
 
 
 def _optimise(optimizer, graph, G, iterations, trace, start, target=None):
-    """Run ``optimizer`` (nst.optimize.Adam or LBFGS), recording (wall seconds, J); stop at ``target``."""
+    """Run ``optimizer`` (nst.algorithm.optimize.Adam or LBFGS), recording (wall seconds, J); stop at ``target``."""
     for step in optimizer(graph).steps(G, iterations):
         trace.append((time.perf_counter() - start, step.J))
         if target is not None and step.J <= target:
@@ -277,10 +277,10 @@ def _optimise(optimizer, graph, G, iterations, trace, start, target=None):
 
 def _ttq_run(name, weights, content, style, iterations, target=None):
     """One optimisation schedule at G's size, timed from the start of its first graph build."""
-    from nst import images
-    from nst.coarse import coarse_start
-    from nst.graph import CostSettings, build_graph, new_session
-    from nst.optimize import LBFGS, Adam
+    from nst.algorithm import images
+    from nst.algorithm.coarse import coarse_start
+    from nst.algorithm.graph import CostSettings, build_graph, new_session
+    from nst.algorithm.optimize import LBFGS, Adam
 
     mean = weights.mean_pixel
     C, S = (images.reshape_and_normalize_image(x, mean) for x in (content, style))
@@ -303,8 +303,8 @@ TTQ_RUNS = ("adam", "lbfgs", "lbfgs-coarse")
 
 def time_to_quality(vgg, plot_path, size=(300, 400), iterations=200):
     """J against wall seconds for the default Adam run and the faster schedules; plot and print."""
-    from nst import images
-    from nst.vgg import read_vgg_weights
+    from nst.algorithm import images
+    from nst.algorithm.vgg import read_vgg_weights
 
     weights = read_vgg_weights(vgg)
     content = images.resize_image(images.default_content_image()[0], size)
@@ -331,7 +331,7 @@ def _plot_traces(traces, target, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nst.images import write_atomic
+    from nst.algorithm.images import write_atomic
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
     for name, trace in traces.items():
@@ -363,7 +363,7 @@ def main(argv=None, prog=PROG):
                         "plotted to PLOT (default: time_to_quality.png in the current folder)")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
-    from nst.vgg import resolve_weights_path
+    from nst.algorithm.vgg import resolve_weights_path
 
     try:
         args = parser.parse_args(argv)

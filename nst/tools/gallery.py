@@ -3,7 +3,7 @@
 Each row of the gallery changes one setting of ``nst train`` around the
 course's defaults and shows what that does to G. The gallery is data
 (:data:`ROWS`): a picture is a list of ``nst train`` options and a note, made
-by the command line's own parse (:func:`nst.cli.parse`) and run into a work folder,
+by the command line's own parse (:func:`nst.commands.train.parse`) and run into a work folder,
 and each row becomes one PNG, ``gallery_<row>.png``, captioned with the
 options. To show a new option, append a :class:`Row`. A run whose options
 recur in other rows (the defaults, mostly) is made once.
@@ -20,12 +20,18 @@ from typing import NamedTuple
 import numpy as np
 from matplotlib.figure import Figure
 
-from nst import cli
+from nst.algorithm.images import (
+    default_style_image,
+    load_image,
+    reshape_and_normalize_image,
+    save_image,
+    write_atomic,
+)
+from nst.commands import train
 from nst.errors import NSTError, OneLineParser, report
-from nst.images import default_style_image, load_image, reshape_and_normalize_image, save_image, write_atomic
-from nst.outputs import prepare_output_dir
-from nst.run import FINAL_IMAGE, HISTORY_FILE, run_style_transfer
-from nst.tools.figure import png_bytes
+from nst.run.figure import png_bytes
+from nst.run.loop import run_style_transfer
+from nst.run.outputs import FINAL_IMAGE, HISTORY_FILE, prepare_output_dir
 
 PROG = "nst gallery"
 ITERATIONS = 150
@@ -209,7 +215,7 @@ def make_picture(argv, work):
     argv = style_file_options(argv, work)
     final = os.path.join(folder, FINAL_IMAGE)
     if not os.path.exists(final):
-        config = cli.parse([*argv, "--output", folder, "--overwrite"]).config  # a run cut short is redone
+        config = train.parse([*argv, "--output", folder, "--overwrite"]).config  # a run cut short is redone
         run_style_transfer(config)
     with open(os.path.join(folder, HISTORY_FILE)) as f:
         J = f.read().strip().splitlines()[-1].split(",")[1]
@@ -260,7 +266,7 @@ def main(argv=None, prog=PROG):
     try:
         run(build_parser(prog).parse_args(argv))
     except NSTError as exc:
-        return report(prog, exc, cli.flag)
+        return report(prog, exc, train.flag)
     return 0
 
 

@@ -6,9 +6,9 @@ other framework people reach for. Imported only when PyTorch is installed.
 """
 import time
 
-from nst.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS
-from nst.graph import LEARNING_RATE
-from nst.vgg import LAYER_ORDER
+from nst.algorithm.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS
+from nst.algorithm.graph import LEARNING_RATE
+from nst.algorithm.vgg import LAYER_ORDER
 
 
 def _network(torch, weights, last):

@@ -47,7 +47,7 @@ def synthetic_frames(count, size=(144, 192), pan=(2.0, 1.0), zoom=0.01, speed=6.
     output pixels and zooms by ``zoom`` per frame, and a textured disc moving ``speed`` px a frame across it."""
     import cv2
 
-    from nst import images
+    from nst.algorithm import images
 
     photo = images.default_content_image()[0]
     height, width = size
@@ -90,7 +90,7 @@ def real_clip(folder):
             return path, "gradio's media_assets/videos/world.mp4 (a rotating Earth, 30 fps, every 3rd frame)", 3
     except ImportError:
         pass
-    from nst.video_io import ffmpeg
+    from nst.video.io import ffmpeg
 
     path = os.path.join(folder, "mandelbrot.mp4")
     subprocess.run([ffmpeg(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25",
@@ -100,8 +100,9 @@ def real_clip(folder):
 
 def style_run(clip, out, variant, args, every=1, size=None, frames=None):
     """Style ``clip`` as ``variant``; returns (VideoResult, run folder)."""
-    from nst.config import RunConfig
-    from nst.video import VideoSettings, run_video
+    from nst.run.config import RunConfig
+    from nst.video.engine import run_video
+    from nst.video.settings import VideoSettings
 
     init_frame, weight, iterations = VARIANTS[variant]
     weight = args.temporal_weight if weight is None else weight
@@ -113,7 +114,7 @@ def style_run(clip, out, variant, args, every=1, size=None, frames=None):
                        iterations=first if iterations == "first" else args.iterations, overwrite=True)
     result = run_video(config, video)
     if result.interrupted:  # a stop signal ends the whole benchmark, not only the run it reached
-        from nst.interrupt import Interrupted
+        from nst.run.interrupt import Interrupted
 
         raise Interrupted(result.interrupted)
     return result, video.folder()
@@ -181,7 +182,7 @@ def gallery(path, clip, folders, shown=4):
     """A picture of ``shown`` frames spread over the clip: the input, (a) and (c), one row each."""
     import imageio.v3 as iio
 
-    from nst import images
+    from nst.algorithm import images
 
     names = sorted(n for n in os.listdir(folders["a"]) if n.startswith("frame_") and n.endswith(".png"))
     picks = sorted({int(round(k)) for k in np.linspace(0, len(names) - 1, shown)})
@@ -218,7 +219,10 @@ def build_parser(prog=PROG):
 def main(argv=None, prog=PROG):
     try:
         args = build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
-        from nst import images, video  # after the options: --help answers without TensorFlow
+        from nst.algorithm import (
+            images,  # after the options: --help answers without TensorFlow
+        )
+        from nst.video import settings as video
 
         args.size = images.parse_size(args.size)
         args.first_frame_iterations = args.first_frame_iterations or video.FIRST_FRAME_ITERATIONS

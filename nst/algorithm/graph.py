@@ -1,0 +1,174 @@
+"""The paper's steps 1-4 as code: session, targets, cost nodes, optimizer.
+
+The content activations are computed once, by assigning C to the input
+variable, and the style's Gram targets once, by a forward pass of each style
+image at its own size through a second input of the same network
+(``nst.styles``); both enter the cost graph as constants. The network itself
+is built once and only as deep as the costs need. Every node the notebook
+steps through is a field of :class:`StyleTransferGraph` and also named in the
+TF graph (``J``, ``J_content``, ``J_style``, ``input``).
+"""
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from nst.algorithm.costs import (
+    ALPHA,
+    BETA,
+    CONTENT_LAYER,
+    STYLE_LAYERS,
+    TV_COSTS,
+    compute_blended_content_cost,
+    compute_style_cost,
+    total_cost,
+)
+from nst.algorithm.styles import gram_targets
+from nst.algorithm.tf1 import tf
+from nst.algorithm.vgg import (
+    WEIGHTS_COLLECTION,
+    build_vgg,
+    canonical_layers,
+    deepest,
+    precision_dtype,
+)
+from nst.errors import NSTError
+
+LEARNING_RATE = 2.0  # Adam, as in the course
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    """What defines the objective and its optimizer; the defaults are the course's.
+
+    Layer names are made canonical here ('relu4_2' -> 'conv4_2'), once, and
+    checked against VGG-19.
+    """
+
+    content_layers: tuple = ((CONTENT_LAYER, 1.0),)  # eq. (1) at each layer, weighted
+    style_layers: tuple = tuple(STYLE_LAYERS)  # (layer, lambda) of eq. (2)
+    alpha: float = ALPHA
+    beta: float = BETA
+    learning_rate: float = LEARNING_RATE
+    pooling: str = "avg"
+    tv_weight: float = 0.0  # weight of J_tv in J; 0 leaves it out of the graph
+    tv_form: str = "mean"  # which J_tv: a key of nst.algorithm.costs.TV_COSTS
+    precision: str = "fp32"  # the network's dtype: "fp32", or "bf16" (the costs stay float32)
+
+    def __post_init__(self):
+        if self.tv_form not in TV_COSTS:
+            raise NSTError(f"{{option}}: unknown value {self.tv_form!r}: use one of {', '.join(TV_COSTS)}",
+                           "tv_form")
+        precision_dtype(self.precision)
+        for name in ("content_layers", "style_layers"):
+            object.__setattr__(self, name, canonical_layers(getattr(self, name)))
+
+    def deepest(self):
+        """The deepest layer any cost reads: where the network can stop."""
+        return deepest([name for name, _ in self.content_layers + self.style_layers])
+
+
+def session_config():
+    """Threads as ``tf.config.threading`` sets them (0, the default: all cores; a batch worker sets its
+    share); soft placement so GPU/CPU both work."""
+    threads = tf.config.threading
+    return tf.ConfigProto(allow_soft_placement=True,
+                          intra_op_parallelism_threads=threads.get_intra_op_parallelism_threads(),
+                          inter_op_parallelism_threads=threads.get_inter_op_parallelism_threads())
+
+
+def new_session():
+    """Step 1: a fresh default graph and an InteractiveSession over it."""
+    previous = tf.get_default_session()
+    if previous is not None:
+        previous.close()
+    tf.reset_default_graph()
+    return tf.InteractiveSession(config=session_config())
+
+
+class StyleTransferGraph(NamedTuple):
+    """The named nodes of one style-transfer problem, ready to run."""
+
+    sess: Any
+    model: dict
+    J_content: Any
+    J_style: Any
+    J: Any
+    optimizer: Any
+    train_step: Any
+    assign_input: Any  # callable(image): sets the input variable without growing the graph
+    J_tv: Any = None  # only when settings.tv_weight is not 0
+    reset: Any = None  # initialises every variable but the weights: G and Adam's slots
+    J_temporal: Any = None  # a video's graph only (nst.algorithm.temporal)
+    frame: Any = None  # a video's graph only: the nst.algorithm.temporal.FrameInputs set for each frame
+
+    def initialize(self, generated_image):
+        """Reset Adam's slots and put G into the input variable.
+
+        The weights stay as loaded: initialising them again would hold a second copy of them
+        for a moment, the peak memory of a whole run.
+        """
+        self.sess.run(self.reset)
+        self.assign_input(generated_image)
+
+    def image(self):
+        """The current G, (1, H, W, 3), normalised."""
+        return self.sess.run(self.model["input"])
+
+    def costs(self):
+        """(J, J_content, J_style) of the current G."""
+        return tuple(float(v) for v in self.sess.run([self.J, self.J_content, self.J_style]))
+
+
+def _input_assigner(sess, model):
+    value = tf.placeholder(tf.float32, model["input"].shape, name="input_value")
+    assign = model["input"].assign(value)
+    return lambda image: sess.run(assign, {value: image})
+
+
+def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None, *, peer=False,
+                temporal_weight=None):
+    """Steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
+
+    ``content_image`` is a normalised (1, H, W, 3) array; ``style_image`` one
+    such array or a list of them, of any size (see :mod:`nst.styles`), blended
+    with the weights ``style_blend`` (default equal); ``weights`` comes from
+    :func:`nst.algorithm.vgg.read_vgg_weights`. ``peer=True`` builds the same costs the
+    way the best-known TF implementation does, for the benchmark: weights as
+    constants, TF's default gradient gating. With a ``temporal_weight`` (a
+    video, even 0) a_C is set per frame and J_temporal, times that weight, joins J.
+    """
+    settings = settings or CostSettings()
+    content_layers, style_layers = settings.content_layers, settings.style_layers
+    _, height, width, _ = content_image.shape
+    model = build_vgg(weights, height, width, settings.pooling, settings.deepest(), sess=sess,
+                      constant_weights=peer, precision=settings.precision)
+    assign_input = _input_assigner(sess, model)
+
+    assign_input(content_image)
+    names = [name for name, _ in content_layers]
+    a_C = dict(zip(names, sess.run([model[name] for name in names])))
+    frame = None
+    if temporal_weight is not None:
+        from nst.algorithm.temporal import FrameInputs
+
+        frame = FrameInputs(sess, model, a_C)
+        a_C = frame.content_targets()
+    J_content = tf.identity(compute_blended_content_cost(model, content_layers, a_C), name="J_content")
+
+    styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
+    names = [name for name, _ in style_layers]
+    grams = gram_targets(sess, model, styles, names, settings.pooling, style_blend)
+    J_style = tf.identity(compute_style_cost(model, style_layers, style_grams=grams), name="J_style")
+
+    J_tv = tf.identity(TV_COSTS[settings.tv_form](model["input"]), name="J_tv") if settings.tv_weight else None
+    J = total_cost(J_content, J_style, settings.alpha, settings.beta, J_tv, settings.tv_weight)
+    J_temporal = tf.identity(frame.cost(), name="J_temporal") if frame else None
+    J = tf.identity(J + temporal_weight * J_temporal if temporal_weight else J, name="J")
+    optimizer = tf.train.AdamOptimizer(settings.learning_rate)
+    # GATE_NONE: the default GATE_OP makes TF compute every gradient of each conv, the unused
+    # filter gradients included (a third of a step); the gradient to the image is the same.
+    gating = tf.train.Optimizer.GATE_OP if peer else tf.train.Optimizer.GATE_NONE
+    train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=gating)
+    weights = set(tf.get_collection(WEIGHTS_COLLECTION))
+    reset = tf.variables_initializer([v for v in tf.global_variables() if v not in weights], name="reset")
+    return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv, reset,
+                              J_temporal, frame)

@@ -1,0 +1,150 @@
+"""The consumers of a run's steps, each with one job: the cost history, the best image, the images of
+the save points, the checkpoint, TensorBoard, the progress bar.
+
+Every consumer sees every step (``step``) and every save point (``save``); a program adds its own
+by subclassing :class:`Consumer`. None of them changes a cost: they only read what the steps give.
+"""
+import csv
+import io
+import os
+
+from tqdm import tqdm
+
+from nst.algorithm import images
+from nst.algorithm.optimize import history_columns
+from nst.errors import NSTError
+from nst.run.checkpoint import CHECKPOINT_FILE, Best, Checkpoint, write_checkpoint
+from nst.run.outputs import BEST_IMAGE, HISTORY_FILE
+from nst.run.summaries import SummaryLog
+
+HISTORY_FIELDS = history_columns()  # history.csv's
+
+
+class Consumer:
+    """What the loop feeds: every step (``step``) and every save point (``save``).
+
+    ``begin`` gets the :class:`Problem` once it is read (for its ``picture``); ``close`` ends the consumer.
+    Subclass it and override what you need: the loop calls all four.
+    """
+
+    def begin(self, problem):
+        pass
+
+    def step(self, step):
+        pass
+
+    def save(self, step, name, last=False):
+        pass
+
+    def close(self):
+        pass
+
+
+class History(Consumer):
+    """The cost rows, one per G; written as history.csv (or ``name``) at every save point."""
+
+    def __init__(self, folder, rows=(), name=HISTORY_FILE, fields=HISTORY_FIELDS):
+        self.folder, self.rows, self.name, self.fields = folder, list(rows), name, fields
+
+    def step(self, step):
+        self.rows.append(step._replace(image=None))  # images are not kept: 200 of them fill memory
+
+    def save(self, step, name, last=False):
+        if self.folder:
+            self.write()
+
+    def write(self):
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(self.fields)
+        writer.writerows([_cell(r, field) for field in self.fields] for r in self.rows)
+        self.folder.write(self.name, text.getvalue().encode())
+
+
+def _cell(row, field):
+    """A history value as written: the iteration as is, seconds to the millisecond, costs to 9 digits."""
+    value = getattr(row, field)
+    return value if field == "iteration" else f"{value:.3f}" if field == "seconds" else f"{value:.9g}"
+
+
+class BestImage(Consumer):
+    """The lowest-J G seen; best.png rewritten at a save point when it changed."""
+
+    def __init__(self, folder, picture, best=None):
+        self.folder, self.picture, self.best, self.written = folder, picture, best, True
+
+    def step(self, step):
+        if self.best is None or step.J < self.best.J:
+            self.best, self.written = Best(step.J, step.image, step.iteration), False
+
+    def save(self, step, name, last=False):
+        if self.folder and not self.written:  # not one of the G images: the message's "last image"
+            self.folder.write(BEST_IMAGE, images.encode_image(self.picture(self.best.image), BEST_IMAGE))
+            self.written = True
+
+
+class Pictures(Consumer):
+    """G at the save points: iteration_NNNN.png, and final.png at the end (and the output image if named)."""
+
+    def __init__(self, folder, picture):
+        self.folder, self.picture = folder, picture
+
+    def save(self, step, name, last=False):
+        if not self.folder:
+            return
+        pixels = self.picture(step.image)
+        self.folder.write_picture(name, pixels)
+        if last and self.folder.result:
+            self.folder.write_picture(self.folder.result, pixels)
+
+
+class CheckpointWriter(Consumer):
+    """checkpoint.npz at every save point: the optimizer's state, the history, the best image."""
+
+    def __init__(self, folder, optimizer, history, best, config, fingerprint):
+        self.folder, self.optimizer, self.history, self.best = folder, optimizer, history, best
+        self.config, self.fingerprint = config, fingerprint
+
+    def save(self, step, name, last=False):
+        steps, variables = self.optimizer.state(step, last)
+        checkpoint = Checkpoint(steps, self.history.rows[:steps], self.best.best, variables, self.config,
+                                self.fingerprint)
+        path = os.path.join(self.folder.path, CHECKPOINT_FILE)
+        try:
+            write_checkpoint(path, checkpoint)
+        except OSError as exc:
+            raise NSTError(self.folder.failure(path, exc)) from None
+
+
+class TensorBoard(Consumer):
+    """--logdir: the costs at every step, G at every save point."""
+
+    def __init__(self, logdir, picture):
+        self.log, self.picture = SummaryLog(logdir), picture
+
+    def step(self, step):
+        costs = {"J": step.J, "J_content": step.J_content, "J_style": step.J_style}
+        if step.J_tv is not None:
+            costs["J_tv"] = step.J_tv
+        self.log.scalars(step.iteration, costs)
+
+    def save(self, step, name, last=False):
+        self.log.image(step.iteration, "G", self.picture(step.image))
+
+    def close(self):
+        self.log.close()
+
+
+class ProgressBar(Consumer):
+    """A tqdm bar over the steps, showing the costs; it ends on the final J."""
+
+    def __init__(self, total, first, unit):
+        self.bar = tqdm(desc="nst", unit=unit, dynamic_ncols=True, initial=first, total=total)
+
+    def step(self, step):
+        self.bar.set_postfix(J=f"{step.J:.4g}", J_content=f"{step.J_content:.4g}", J_style=f"{step.J_style:.4g}",
+                             refresh=False)
+        self.bar.update(step.iteration - self.bar.n)
+
+    def close(self):
+        self.bar.close()

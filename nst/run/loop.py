@@ -1,0 +1,245 @@
+"""A whole run from one :class:`nst.run.config.RunConfig`: prepare, build the graph, follow the steps.
+
+:func:`run_style_transfer` reads and checks the inputs (:func:`nst.run.problem.prepare`),
+builds the graph, and feeds the optimizer's steps (``nst.algorithm.optimize``) to the
+consumers (``nst.run.consumers``) through :func:`follow`, the one loop every front-end uses.
+
+None of this changes a cost: the loop only reads what the steps give. Ctrl-C
+stops after the current step and saves (image, history, checkpoint); a J that
+is no longer finite stops the run with the last good image kept; a failed write
+(full disk, vanished folder) is one clear error.
+"""
+import math
+import os
+from contextlib import closing, nullcontext
+from typing import NamedTuple, Optional
+
+from nst.algorithm import colors, images
+from nst.algorithm.graph import build_graph, new_session
+from nst.algorithm.optimize import OPTIMIZERS
+from nst.errors import NSTError
+from nst.run.checkpoint import CHECKPOINT_FILE, Best
+from nst.run.consumers import (
+    BestImage,
+    CheckpointWriter,
+    History,
+    Pictures,
+    ProgressBar,
+    TensorBoard,
+)
+from nst.run.inputs import initial_image
+from nst.run.interrupt import Interrupted, stop_on_signals
+from nst.run.outputs import (
+    CONTENT_IMAGE,
+    FINAL_IMAGE,
+    RunFolder,
+    iteration_image_name,
+    style_image_names,
+)
+from nst.run.problem import prepare
+
+
+def claim_folder(config, inputs, resume, result=None):
+    """The run folder, locked and checked (a context that releases it), or an empty context without one."""
+    if not config.output:
+        return nullcontext(None)
+    return RunFolder(config.output, result or config.output_image).claim(inputs, resume, config.overwrite)
+
+
+def session():
+    """A new session, closed when the block ends."""
+    return closing(new_session())
+
+
+class Result(NamedTuple):
+    image: object  # the last G, (1, H, W, 3), normalised
+    history: list  # Steps without images; row i holds the costs after i steps
+    saved: list  # paths of the images written
+    best: Optional[Best]
+    interrupted: Optional[int] = None  # the signal (Ctrl-C's SIGINT, SIGTERM, SIGHUP) that stopped the run
+    folder: Optional[str] = None
+    color_distance: float = 0.0  # of the saved G to C: mean YIQ chroma distance, 0-255
+
+
+class Diverged(NSTError):
+    """J stopped being finite; the message says what to lower and where the last good image is."""
+
+
+def run_style_transfer(config, checkpoint=None, consumers=(), say=None, stop=None):
+    """Run ``config`` (continuing ``checkpoint`` if given) and return a :class:`Result`.
+
+    ``consumers`` are extra :class:`Consumer` objects;
+    ``say`` gets the lines a command line prints as the run starts; ``stop``, a
+    :class:`nst.run.interrupt.StopRequest`, lets another thread stop the run as Ctrl-C does.
+    """
+    problem = prepare(config)
+    fingerprint = problem.fingerprint()
+    if checkpoint is not None and checkpoint.fingerprint != fingerprint:
+        raise NSTError("the content, style images or weights are not those of the run being resumed, so its "
+                       "costs could not continue; start a new run instead")
+    if say:
+        say(start_lines(problem))
+    with claim_folder(config, _input_files(problem), checkpoint is not None) as folder:
+        start = start_image(problem, checkpoint, say)
+        if folder:
+            _write_inputs(folder, problem)
+        with session() as sess:
+            graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend)
+            return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop)
+
+
+def _input_files(problem):
+    """Every file the run reads, by setting: none of them may be written over."""
+    c = problem.config
+    return {"content": c.content, "style": c.style, "init": c.init_image, "vgg": problem.vgg_path}
+
+
+def start_lines(problem, source=None, steps=None):
+    """What a run says as it starts: its inputs, weights, size and steps (a video names its ``source``)."""
+    c, inputs = problem.config, problem.inputs
+    steps = steps or f"{c.iterations} {c.optimizer} {OPTIMIZERS[c.optimizer].unit}s"
+    return (f"{source or 'content: ' + inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\n"
+            f"weights: {problem.weights.path}\nsize:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
+            f"{steps} on {device_name()}{precision_note(c.precision)}")
+
+
+def precision_note(precision):
+    """The start line's word on --precision bf16: where the CPU has no bfloat16 instructions, it is slow."""
+    from nst.algorithm.onednn import has_bf16
+    from nst.algorithm.tf1 import GPUS
+
+    if precision == "fp32":
+        return ""
+    if GPUS or has_bf16():
+        return ", in bfloat16"
+    return ", in bfloat16 (this CPU has no bfloat16 instructions: expect it slower than fp32)"
+
+
+def device_name():
+    from nst.algorithm.tf1 import GPUS
+
+    return f"GPU ({GPUS[0].name})" if GPUS else f"CPU ({os.cpu_count()} cores)"
+
+
+def start_image(problem, checkpoint=None, say=None):
+    """G's first value: the configured start, refined at half size first with coarse_to_fine."""
+    c = problem.config
+    G = initial_image(c.init, problem.C, problem.inputs.init, problem.weights.mean_pixel, c.seed, c.noise_ratio,
+                      c.init_std)
+    if c.coarse_to_fine and checkpoint is None:
+        from nst.algorithm.coarse import coarse_start
+
+        if say:
+            say(f"coarse:  {c.coarse_to_fine} {c.optimizer} {OPTIMIZERS[c.optimizer].unit}s at half size first")
+        G = coarse_start(problem.weights, problem.inputs.content, problem.inputs.styles, G, problem.costs,
+                         c.coarse_to_fine, _quiet_run(c.optimizer), c.style_blend)
+    return G
+
+
+def _quiet_run(optimizer):
+    """How the half-size stage optimises: the run's optimizer, nothing saved; Ctrl-C aborts it."""
+    def run(graph, G, iterations):
+        with stop_on_signals() as stop:
+            for step in OPTIMIZERS[optimizer](graph).steps(G, iterations):
+                if stop.requested:
+                    raise Interrupted(stop.signum)
+        return step.image
+
+    return run
+
+
+def _write_inputs(folder, problem):
+    mean = problem.weights.mean_pixel
+    for name, image in zip([CONTENT_IMAGE] + style_image_names(len(problem.S)), [problem.C, *problem.S]):
+        folder.write(name, images.encode_image(images.to_pixels(image, mean), name))
+
+
+def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, stop=None):
+    c = problem.config
+    optimizer = OPTIMIZERS[c.optimizer](graph)
+    first, elapsed = 0, 0.0
+    history = History(folder, checkpoint.history if checkpoint else ())
+    best = BestImage(folder, problem.picture, checkpoint.best if checkpoint else None)
+    if checkpoint is not None:
+        if not optimizer.resumable:
+            raise NSTError("an L-BFGS run cannot be resumed (its curvature memory is not in the checkpoint); "
+                           "start a new run with {option} set to its last image", "init")
+        first, elapsed = checkpoint.steps, history.rows[-1].seconds
+        if first >= c.iterations:
+            raise NSTError(f"{{option}} {c.iterations}: the run already has {first} steps; ask for more to "
+                           "continue", "iterations")
+        try:
+            optimizer.restore(checkpoint.variables)
+        except ValueError as exc:
+            raise NSTError(f"{os.path.join(c.output, CHECKPOINT_FILE)}: not a valid checkpoint for this run: "
+                           f"{exc}") from None
+    consumers = [Pictures(folder, problem.picture), best, history]
+    if folder:
+        consumers.append(CheckpointWriter(folder, optimizer, history, best, c, fingerprint))
+    if c.logdir:
+        consumers.append(TensorBoard(c.logdir, problem.picture))
+    if not c.quiet:
+        consumers.append(ProgressBar(c.iterations, first, optimizer.unit))
+    consumers.extend(extra)
+    for consumer in extra:
+        consumer.begin(problem)
+    try:
+        steps = optimizer.steps(start, c.iterations, first, elapsed)
+        last, interrupted = follow(steps, consumers, c.save_every, c.iterations, folder, problem.picture, stop)
+    finally:
+        for consumer in consumers:
+            consumer.close()
+    distance = colors.chroma_distance(problem.picture(last.image), problem.inputs.original)
+    return Result(last.image, history.rows, folder.images if folder else [], best.best, interrupted,
+                  c.output, distance)
+
+
+def follow(steps, consumers, save_every, iterations, folder=None, picture=None, stop=None):
+    """Feed the steps to the consumers; save every ``save_every`` steps before ``iterations``, at the end
+    and on a stop (a signal, or ``stop``, a :class:`nst.run.interrupt.StopRequest`).
+
+    ``folder`` (a :class:`nst.run.outputs.RunFolder`) and ``picture`` (G's pixels) keep the last good image
+    when J stops being finite. Returns (the last step, the signal that stopped the run or None).
+    """
+    last = None
+    with stop_on_signals(stop) as stop:
+        try:
+            for step in steps:
+                if not math.isfinite(step.J):
+                    raise _diverged(step, last, folder, consumers, picture)
+                for consumer in consumers:
+                    consumer.step(step)
+                last = step
+                if stop.requested:
+                    _save(consumers, step, folder, iteration_image_name(step.iteration))
+                    return step, stop.signum
+                if step.iteration % save_every == 0 and 0 < step.iteration < iterations:
+                    _save(consumers, step, folder, iteration_image_name(step.iteration))
+        finally:
+            steps.close()  # an L-BFGS worker thread ends here
+    _save(consumers, last, folder, FINAL_IMAGE, last=True)
+    return last, None
+
+
+def _save(consumers, step, folder, name, last=False):
+    if folder:
+        folder.iteration = step.iteration
+    for consumer in consumers:
+        consumer.save(step, name, last)
+
+
+def _diverged(step, last_good, folder, consumers, picture):
+    """The error for a non-finite J, after saving the last good image and the cost history."""
+    n = step.iteration
+    if n:
+        hint, options = "lower the learning rate ({option})", "learning_rate"
+    else:
+        hint, options = "lower the cost weights ({option}) or check the images", ("alpha", "beta", "tv_weight")
+    kept = ""
+    if folder and last_good is not None:
+        folder.iteration = last_good.iteration
+        path = folder.write_picture(iteration_image_name(last_good.iteration), picture(last_good.image))
+        for history in (c for c in consumers if isinstance(c, History)):
+            history.write()
+        kept = f"; the last good image (after {last_good.iteration} steps) is {path}"
+    return Diverged(f"J became {step.J} after {n} steps: {hint}{kept}", options)

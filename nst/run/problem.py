@@ -1,0 +1,88 @@
+"""What a run optimises, read and checked once for every front-end: :func:`prepare` gives a :class:`Problem`.
+
+``nst train``, ``nst video`` (with its first frame as the content), the web page and a
+batch's jobs all prepare here, so each refuses the same inputs with the same words.
+"""
+import hashlib
+from typing import NamedTuple
+
+import numpy as np
+
+from nst.algorithm import colors, images, memory
+from nst.algorithm.graph import CostSettings
+from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
+from nst.errors import NSTError
+from nst.run.inputs import (
+    Inputs,
+    content_inputs,
+    read_inputs,
+    read_pictures,
+    style_size,
+    target_size,
+)
+from nst.run.outputs import prepare_output_dir
+
+
+class Problem(NamedTuple):
+    """What a run optimises, read and checked: the settings, the weights and the pictures."""
+
+    config: object  # the RunConfig
+    weights: object  # nst.algorithm.vgg.VGGWeights
+    inputs: Inputs
+    C: object  # normalised (1, H, W, 3)
+    S: list  # normalised style images
+    costs: CostSettings  # the objective's settings, derived once from config
+    vgg_path: str  # the weights file read
+
+    def picture(self, image):
+        """uint8 pixels of a normalised G as saved: mean added, clipped, colours as asked."""
+        pixels = images.to_pixels(image, self.weights.mean_pixel)
+        transform = colors.output_transform(self.inputs.original, self.config.preserve_colors)
+        return np.rint(transform(pixels)).astype(np.uint8) if transform else pixels
+
+    def with_content(self, picture):
+        """The same problem for another content picture (a video's next frame), at the same size."""
+        seen, original = content_inputs(picture, self.C.shape[1:3], self.config.preserve_colors)
+        C = images.reshape_and_normalize_image(seen, self.weights.mean_pixel)
+        return self._replace(inputs=self.inputs._replace(content=seen, original=original), C=C)
+
+    def fingerprint(self):
+        """A digest of what defines the costs: C, the styles, the start picture and every weight used."""
+        digest = hashlib.sha256()
+        used = sorted(self.weights.convs)
+        arrays = [self.C, *self.S, self.weights.mean_pixel] + [a for n in used for a in self.weights.convs[n]]
+        if self.inputs.init is not None:
+            arrays.append(self.inputs.init)
+        for array in arrays:
+            array = np.ascontiguousarray(array)
+            digest.update(str((array.dtype.str, array.shape)).encode())
+            digest.update(array.tobytes())
+        return digest.hexdigest()
+
+
+def prepare(config, content=None):
+    """Every check before the graph: settings, images, weights, memory, output folder. A :class:`Problem`.
+
+    ``content`` is (picture, name) to use instead of the configured content file: a video's first frame.
+    Every front-end prepares here, so each refuses the same inputs with the same words.
+    """
+    config.validate()
+    costs = config.costs()
+    pictures = read_pictures(config, content)
+    size = target_size(config, pictures[0].shape)
+    scaled = style_size(size, config.style_scale)
+    vgg_path = resolve_weights_path(config.vgg)
+    weights = read_vgg_weights(vgg_path)
+    memory.check_fits(weights, size, costs.deepest())
+    try:
+        memory.check_fits(weights, scaled, costs.deepest())
+    except NSTError as exc:
+        raise NSTError(f"{{option}}: {exc.message()}", "style_scale") from None
+    inputs = read_inputs(config, pictures, size, scaled)
+    for folder in (config.output, config.logdir):
+        if folder:
+            prepare_output_dir(folder)
+    mean = weights.mean_pixel
+    C = images.reshape_and_normalize_image(inputs.content, mean)
+    S = [images.reshape_and_normalize_image(s, mean) for s in inputs.styles]
+    return Problem(config, weights, inputs, C, S, costs, vgg_path)

@@ -1,0 +1,90 @@
+"""``nst serve``: the local web page (``nst.web.page``) on 127.0.0.1, one run at a time.
+
+Gradio is told to stay off the network: no analytics or version check
+(``GRADIO_ANALYTICS_ENABLED=False``), no share link, no run history kept in
+the browser, no MCP server, no server-side rendering, and the Hugging Face
+hub offline. Everything it writes (its upload cache included) goes under
+``--output``. Ctrl-C or SIGTERM closes the server; a run in progress stops
+after its current step and keeps its image.
+"""
+import os
+import sys
+
+from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
+from nst.errors import NSTError, OneLineParser, report
+from nst.run.outputs import prepare_output_dir
+from nst.web.page import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, Limits, Server, build_page
+
+PROG = "nst serve"
+GRADIO_CACHE = ".gradio"  # in --output: Gradio's copies of uploads and of what the page shows
+OFFLINE = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+           "GRADIO_SHARE": "False", "GRADIO_SSR_MODE": "False"}
+
+
+def build_parser(prog=PROG):
+    p = OneLineParser(prog=prog, description="A local web page: upload C and S, watch G form, download it.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine "
+                   "only; 0.0.0.0 opens the page, and the files of --output, to the network)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--output", default="nst-serve", metavar="DIR",
+                   help="the server's folder: each run writes run-NNNN/ there, and nothing elsewhere "
+                   "(default: nst-serve)")
+    p.add_argument("--vgg", metavar="PATH", help="VGG-19 .mat (default: $NST_VGG19, else ./pretrained-model/, "
+                   "else the user cache; see nst download)")
+    p.add_argument("--max-upload-mb", type=float, default=MAX_UPLOAD_BYTES / 2**20, metavar="MB",
+                   help=f"refuse larger uploads (default: {MAX_UPLOAD_BYTES / 2**20:g})")
+    p.add_argument("--max-pixels", type=int, default=MAX_UPLOAD_PIXELS, metavar="N",
+                   help=f"refuse images of more pixels, from their header (default: {MAX_UPLOAD_PIXELS:,})")
+    return p
+
+
+def check(args):
+    """Every check before Gradio starts: the port, the limits, the weights, the output folder."""
+    if not 0 < args.port < 65536:
+        raise NSTError(f"--port {args.port}: use a port between 1 and 65535")
+    if not (args.max_upload_mb > 0 and args.max_pixels > 0):
+        raise NSTError("--max-upload-mb and --max-pixels must be positive")
+    weights = os.path.abspath(resolve_weights_path(args.vgg))
+    read_vgg_weights(weights)  # every check of the file now, one line if it fails; then cached for the runs
+    output = os.path.abspath(args.output)
+    prepare_output_dir(output)
+    return Server(output, Limits(int(args.max_upload_mb * 2**20), args.max_pixels), weights)
+
+
+def launch(server, host, port):
+    """Start Gradio (in its own threads) with nothing reaching outside this machine; return the page."""
+    os.environ.update(OFFLINE, GRADIO_TEMP_DIR=os.path.join(server.output, GRADIO_CACHE))
+    try:
+        import gradio  # noqa: F401  (the extra; checked before the page is built)
+    except ImportError:
+        raise NSTError("the web page needs Gradio: pip install -e \".[app]\"") from None
+    page = build_page(server)
+    page.queue(default_concurrency_limit=1)
+    try:
+        page.launch(server_name=host, server_port=port, share=False, inbrowser=False, quiet=True,
+                    prevent_thread_lock=True, ssr_mode=False, mcp_server=False, run_history=False, pwa=False,
+                    enable_monitoring=False, footer_links=[], allowed_paths=[server.output],
+                    max_file_size=server.limits.upload_bytes)
+    except OSError as exc:
+        raise NSTError(f"{host}:{port}: cannot listen there ({exc})") from None
+    return page
+
+
+def main(argv=None, prog=PROG):
+    try:
+        args = build_parser(prog).parse_args(argv)
+        server = check(args)
+        page = launch(server, args.host, args.port)
+    except NSTError as exc:
+        return report(prog, exc)
+    print(f"nst serve: http://{args.host}:{args.port}/ (runs in {server.output}; Ctrl-C stops)", flush=True)
+    try:
+        page.block_thread()
+    finally:
+        server.stop_all()
+        page.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
