@@ -17,7 +17,7 @@ waits, so it is consumed the same way.
 import queue
 import threading
 import time
-from typing import Any, NamedTuple, Optional
+from typing import Any, Dict, NamedTuple, Optional, Type, Union
 
 import numpy as np
 import scipy.optimize
@@ -258,4 +258,4 @@ class _Handover:
         self.go_on.release()
 
 
-OPTIMIZERS = {"adam": Adam, "lbfgs": LBFGS}  # a setting's name -> its optimizer
+OPTIMIZERS: Dict[str, Union[Type[Adam], Type[LBFGS]]] = {"adam": Adam, "lbfgs": LBFGS}  # a setting's name -> its optimizer

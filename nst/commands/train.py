@@ -11,7 +11,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import NamedTuple, Optional
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
 from nst import __version__
 from nst.algorithm import colors, images
@@ -30,7 +30,7 @@ from nst.run.config import (
 )
 from nst.run.inputs import START_KEYWORDS
 from nst.run.interrupt import exit_code
-from nst.run.loop import run_style_transfer
+from nst.run.loop import Result, run_style_transfer
 from nst.run.outputs import BEST_IMAGE
 
 PROG = "nst train"
@@ -45,12 +45,12 @@ EXAMPLES = """examples:
 """
 
 
-def flag(setting):
+def flag(setting: str) -> str:
     """The command-line flag of a configuration setting."""
     return FLAGS.get(setting, "--" + setting.replace("_", "-"))
 
 
-def build_parser(prog=PROG, helps=None):
+def build_parser(prog: str = PROG, helps: Optional[Dict[str, str]] = None) -> argparse.ArgumentParser:
     """The options of a run; ``helps`` gives another front-end's wording of some (by setting name)."""
     helps = helps or {}
     p = OneLineParser(prog=prog, description="Gatys et al. (2015) neural style transfer on VGG-19 (.mat): "
@@ -157,11 +157,11 @@ def _add_run_files(p, helps):
     p.add_argument("--version", action="version", version=f"nst {__version__}")
 
 
-def layers_text(layers):
+def layers_text(layers: Sequence[Tuple[str, float]]) -> str:
     return ",".join(f"{name}:{weight:g}" for name, weight in layers)
 
 
-def parse_layers(text, option):
+def parse_layers(text: str, option: str) -> Tuple[Tuple[str, float], ...]:
     """'conv1_1:0.2,conv2_1:0.2' -> (('conv1_1', 0.2), ...); a bare name gets an equal share."""
     items = [item.strip() for item in text.split(",") if item.strip()]
     if not items:
@@ -176,7 +176,7 @@ def parse_layers(text, option):
     return tuple(layers)
 
 
-def settings_of(given):
+def settings_of(given: Dict[str, Any]) -> Dict[str, Any]:
     """The configuration settings of the options given (argparse's namespace as a dict)."""
     out = dict(given)
     if "content_layer" in out:
@@ -204,14 +204,14 @@ class Parsed(NamedTuple):
     download: str = "ask"  # missing weights: "ask" on a terminal, "always" or "never"
 
 
-def parse(argv):
+def parse(argv: Sequence[str]) -> Parsed:
     """The configuration to run, the checkpoint to continue from, and what to do if weights are missing."""
     given = settings_of(vars(build_parser().parse_args(argv)))
     download = given.pop("download", "ask")
     return Parsed(*configuration(given), download)
 
 
-def configuration(given):
+def configuration(given: Dict[str, Any]) -> Tuple[RunConfig, Optional[Checkpoint]]:
     """(config, checkpoint or None) from the settings given: defaults, then the preset, then the options."""
     folder, preset = given.pop("resume", None), given.pop("preset", None)
     if folder is not None and given.get("overwrite"):
@@ -223,14 +223,14 @@ def configuration(given):
     return resumed(folder, given)
 
 
-def resumed(folder, given):
+def resumed(folder: str, given: Dict[str, Any]) -> Tuple[RunConfig, Checkpoint]:
     """The stored configuration of the run in ``folder``, with the changes that may be made."""
     folder = os.path.abspath(folder)
     checkpoint = read_checkpoint(os.path.join(folder, CHECKPOINT_FILE))
     return continued(checkpoint.config, folder, given), checkpoint
 
 
-def continued(stored, folder, given):
+def continued(stored: RunConfig, folder: str, given: Dict[str, Any]) -> RunConfig:
     """The stored configuration of the run in ``folder`` with the options ``given``: only those that may change."""
     if "output" in given and RunConfig(output=given["output"]).output != folder:
         raise NSTError(f"--output {given['output']} is not the run being resumed ({folder})")
@@ -248,7 +248,7 @@ def continued(stored, folder, given):
     return config.validate()
 
 
-def value_text(setting, value):
+def value_text(setting: str, value: Any) -> str:
     """A setting's value as it would be typed."""
     if value is None:
         return "none"
@@ -261,7 +261,7 @@ def value_text(setting, value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def report_result(config, result):
+def report_result(config: RunConfig, result: Result) -> int:
     """The closing lines: final costs and files, or where an interrupted run left its state."""
     last = result.history[-1]
     if result.interrupted:
@@ -274,7 +274,7 @@ def report_result(config, result):
         return 128 + result.interrupted
     print(f"final J={last.J:.6g} (J_content={last.J_content:.6g}, J_style={last.J_style:.6g}) "
           f"after {last.iteration} steps")
-    if config.output:
+    if config.output and result.best is not None:  # a run that wrote a folder took a step at least
         print(f"final image: {config.output_image or result.saved[-1]}\n"
               f"best image: {os.path.join(config.output, BEST_IMAGE)} (J={result.best.J:.6g} after "
               f"{result.best.iteration} steps)")
@@ -286,7 +286,7 @@ def report_result(config, result):
     return 0
 
 
-def ensure_weights(config, download):
+def ensure_weights(config: RunConfig, download: str) -> None:
     """When no weights are found and none were named, download them: asked on a terminal, or as told."""
     if config.vgg or os.environ.get(WEIGHTS_ENV) or download == "never":
         return
@@ -308,7 +308,7 @@ def ensure_weights(config, download):
     fetch(path, URL, progress=not config.quiet)
 
 
-def main(argv=None, prog=PROG):
+def main(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> int:
     try:
         config, checkpoint, download = parse(sys.argv[1:] if argv is None else argv)
         ensure_weights(config, download)

@@ -29,7 +29,7 @@ class Best(NamedTuple):
     """The lowest-J G seen so far."""
 
     J: float
-    image: object  # (1, H, W, 3), normalised
+    image: np.ndarray  # (1, H, W, 3), normalised
     iteration: int
 
 

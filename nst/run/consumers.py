@@ -7,37 +7,41 @@ by subclassing :class:`Consumer`. None of them changes a cost: they only read wh
 import csv
 import io
 import os
+from typing import TYPE_CHECKING, Protocol
 
 from tqdm import tqdm
 
 from nst.algorithm import images
-from nst.algorithm.optimize import history_columns
+from nst.algorithm.optimize import Step, history_columns
 from nst.errors import NSTError
 from nst.run.checkpoint import CHECKPOINT_FILE, Best, Checkpoint, write_checkpoint
 from nst.run.outputs import BEST_IMAGE, HISTORY_FILE
 from nst.run.summaries import SummaryLog
 
+if TYPE_CHECKING:  # the problem module reads the pictures; a consumer only gets one
+    from nst.run.problem import Problem
+
 HISTORY_FIELDS = history_columns()  # history.csv's
 
 
-class Consumer:
+class Consumer(Protocol):
     """What the loop feeds: every step (``step``) and every save point (``save``).
 
-    ``begin`` gets the :class:`Problem` once it is read (for its ``picture``); ``close`` ends the consumer.
-    Subclass it and override what you need: the loop calls all four.
+    ``begin`` gets the :class:`nst.run.problem.Problem` once it is read (for its ``picture``);
+    ``close`` ends the consumer. The loop calls all four: subclass this and override what you need.
     """
 
-    def begin(self, problem):
-        pass
+    def begin(self, problem: "Problem") -> None:
+        return None
 
-    def step(self, step):
-        pass
+    def step(self, step: Step) -> None:
+        return None
 
-    def save(self, step, name, last=False):
-        pass
+    def save(self, step: Step, name: str, last: bool = False) -> None:
+        return None
 
-    def close(self):
-        pass
+    def close(self) -> None:
+        return None
 
 
 class History(Consumer):

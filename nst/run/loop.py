@@ -12,23 +12,38 @@ is no longer finite stops the run with the last good image kept; a failed write
 import math
 import os
 from contextlib import closing, nullcontext
-from typing import NamedTuple, Optional
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Generator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
+
+import numpy as np
 
 from nst.algorithm import colors, images
 from nst.algorithm.graph import build_graph, new_session
-from nst.algorithm.optimize import OPTIMIZERS
+from nst.algorithm.optimize import OPTIMIZERS, Step
 from nst.errors import NSTError
-from nst.run.checkpoint import CHECKPOINT_FILE, Best
+from nst.run.checkpoint import CHECKPOINT_FILE, Best, Checkpoint
+from nst.run.config import RunConfig
 from nst.run.consumers import (
     BestImage,
     CheckpointWriter,
+    Consumer,
     History,
     Pictures,
     ProgressBar,
     TensorBoard,
 )
 from nst.run.inputs import initial_image
-from nst.run.interrupt import Interrupted, stop_on_signals
+from nst.run.interrupt import Interrupted, StopRequest, stop_on_signals
 from nst.run.outputs import (
     CONTENT_IMAGE,
     FINAL_IMAGE,
@@ -36,25 +51,29 @@ from nst.run.outputs import (
     iteration_image_name,
     style_image_names,
 )
-from nst.run.problem import prepare
+from nst.run.problem import Problem, prepare
+
+Say = Callable[[str], None]  # where a run's start lines go
+Picture = Callable[[np.ndarray], np.ndarray]  # G (normalised) -> its pixels as saved
 
 
-def claim_folder(config, inputs, resume, result=None):
+def claim_folder(config: RunConfig, inputs: Mapping[str, Any], resume: bool,
+                 result: Optional[str] = None) -> ContextManager[Optional[RunFolder]]:
     """The run folder, locked and checked (a context that releases it), or an empty context without one."""
     if not config.output:
         return nullcontext(None)
     return RunFolder(config.output, result or config.output_image).claim(inputs, resume, config.overwrite)
 
 
-def session():
+def session() -> ContextManager[Any]:
     """A new session, closed when the block ends."""
     return closing(new_session())
 
 
 class Result(NamedTuple):
-    image: object  # the last G, (1, H, W, 3), normalised
-    history: list  # Steps without images; row i holds the costs after i steps
-    saved: list  # paths of the images written
+    image: np.ndarray  # the last G, (1, H, W, 3), normalised
+    history: List[Step]  # without images; row i holds the costs after i steps
+    saved: List[str]  # paths of the images written
     best: Optional[Best]
     interrupted: Optional[int] = None  # the signal (Ctrl-C's SIGINT, SIGTERM, SIGHUP) that stopped the run
     folder: Optional[str] = None
@@ -65,7 +84,8 @@ class Diverged(NSTError):
     """J stopped being finite; the message says what to lower and where the last good image is."""
 
 
-def run_style_transfer(config, checkpoint=None, consumers=(), say=None, stop=None):
+def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = None, consumers: Sequence[Consumer] = (),
+                       say: Optional[Say] = None, stop: Optional[StopRequest] = None) -> Result:
     """Run ``config`` (continuing ``checkpoint`` if given) and return a :class:`Result`.
 
     ``consumers`` are extra :class:`Consumer` objects;
@@ -94,7 +114,7 @@ def _input_files(problem):
     return {"content": c.content, "style": c.style, "init": c.init_image, "vgg": problem.vgg_path}
 
 
-def start_lines(problem, source=None, steps=None):
+def start_lines(problem: Problem, source: Optional[str] = None, steps: Optional[str] = None) -> str:
     """What a run says as it starts: its inputs, weights, size and steps (a video names its ``source``)."""
     c, inputs = problem.config, problem.inputs
     steps = steps or f"{c.iterations} {c.optimizer} {OPTIMIZERS[c.optimizer].unit}s"
@@ -103,7 +123,7 @@ def start_lines(problem, source=None, steps=None):
             f"{steps} on {device_name()}{precision_note(c.precision)}")
 
 
-def precision_note(precision):
+def precision_note(precision: str) -> str:
     """The start line's word on --precision bf16: where the CPU has no bfloat16 instructions, it is slow."""
     from nst.algorithm.onednn import has_bf16
     from nst.algorithm.tf1 import GPUS
@@ -115,13 +135,13 @@ def precision_note(precision):
     return ", in bfloat16 (this CPU has no bfloat16 instructions: expect it slower than fp32)"
 
 
-def device_name():
+def device_name() -> str:
     from nst.algorithm.tf1 import GPUS
 
     return f"GPU ({GPUS[0].name})" if GPUS else f"CPU ({os.cpu_count()} cores)"
 
 
-def start_image(problem, checkpoint=None, say=None):
+def start_image(problem: Problem, checkpoint: Optional[Checkpoint] = None, say: Optional[Say] = None) -> np.ndarray:
     """G's first value: the configured start, refined at half size first with coarse_to_fine."""
     c = problem.config
     G = initial_image(c.init, problem.C, problem.inputs.init, problem.weights.mean_pixel, c.seed, c.noise_ratio,
@@ -194,7 +214,9 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
                   c.output, distance)
 
 
-def follow(steps, consumers, save_every, iterations, folder=None, picture=None, stop=None):
+def follow(steps: Generator[Step, None, None], consumers: Sequence[Consumer], save_every: int, iterations: int,
+           folder: Optional[RunFolder] = None, picture: Optional[Picture] = None,
+           stop: Optional[StopRequest] = None) -> Tuple[Step, Optional[int]]:
     """Feed the steps to the consumers; save every ``save_every`` steps before ``iterations``, at the end
     and on a stop (a signal, or ``stop``, a :class:`nst.run.interrupt.StopRequest`).
 
@@ -217,6 +239,8 @@ def follow(steps, consumers, save_every, iterations, folder=None, picture=None, 
                     _save(consumers, step, folder, iteration_image_name(step.iteration))
         finally:
             steps.close()  # an L-BFGS worker thread ends here
+    if last is None:
+        raise ValueError("follow: the steps gave no step")  # an optimizer gives G's first value at least
     _save(consumers, last, folder, FINAL_IMAGE, last=True)
     return last, None
 

@@ -13,6 +13,9 @@ import errno
 import fcntl
 import os
 import re
+from typing import Any, List, Mapping
+
+import numpy as np
 
 from nst.algorithm import images
 from nst.errors import NSTError
@@ -30,31 +33,31 @@ BEST_IMAGE = "best.png"
 CONTENT_IMAGE = "content.png"  # C as the network saw it
 
 
-def iteration_image_name(iteration):
+def iteration_image_name(iteration: int) -> str:
     return f"iteration_{iteration:04d}.png"
 
 
-def style_image_names(count):
+def style_image_names(count: int) -> List[str]:
     """style.png, then style_2.png, ... for several style images."""
     return ["style.png"] + [f"style_{k}.png" for k in range(2, count + 1)]
 
 
-def register_run_files(pattern):
+def register_run_files(pattern: str) -> None:
     """Add the names (a regular expression) that a front-end's runs write into their folder."""
     _RUN_FILE_PATTERNS.append(pattern)
 
 
-def is_run_file(name):
+def is_run_file(name: str) -> bool:
     """Whether ``name`` is one of the files that some run writes."""
     return any(re.fullmatch(pattern, name) for pattern in _RUN_FILE_PATTERNS)
 
 
-def run_files(path):
+def run_files(path: str) -> List[str]:
     """The names in ``path`` that a run writes."""
     return sorted(name for name in os.listdir(path) if is_run_file(name))
 
 
-def prepare_output_dir(path):
+def prepare_output_dir(path: str) -> None:
     """Create the output folder and prove it is writable, before any work is done."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise NSTError(f"{path}: output path exists and is not a directory")
@@ -82,7 +85,7 @@ class RunFolder:
     def __init__(self, path, result=None):
         self.path, self.result, self.images, self.iteration, self.lock = path, result, [], 0, None
 
-    def claim(self, inputs, resume=False, overwrite=False):
+    def claim(self, inputs: Mapping[str, Any], resume: bool = False, overwrite: bool = False) -> "RunFolder":
         """Lock the folder and check it may be written; ``inputs`` maps each setting to its file(s).
 
         ``result``, the final image named outside the folder, is one of the run's files too.
@@ -123,13 +126,13 @@ class RunFolder:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.lock = fd
 
-    def __enter__(self):
+    def __enter__(self) -> "RunFolder":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
-    def release(self):
+    def release(self) -> None:
         """Drop the lock (the kernel also does when the process dies)."""
         if self.lock is not None:
             try:
@@ -159,7 +162,7 @@ class RunFolder:
             if match and is_run_file(match["name"]):
                 os.unlink(os.path.join(self.path, name))
 
-    def write(self, name, data):
+    def write(self, name: str, data: bytes) -> str:
         """Write ``data`` (bytes) as ``name`` (in the folder, unless a path), atomically; return the path."""
         path = os.path.join(self.path, name)
         try:
@@ -168,13 +171,13 @@ class RunFolder:
             raise NSTError(self.failure(path, exc)) from None
         return path
 
-    def write_picture(self, name, pixels):
+    def write_picture(self, name: str, pixels: np.ndarray) -> str:
         """Write G's pixels as ``name``; it becomes "the last complete image" of messages."""
         path = self.write(name, images.encode_image(pixels, name))
         self.images.append(path)
         return path
 
-    def failure(self, path, exc):
+    def failure(self, path: str, exc: OSError) -> str:
         """What failed, when, and what is left on disk."""
         if not os.path.isdir(self.path):
             return (f"{self.path}: output directory vanished during the run (after {self.iteration} steps); "

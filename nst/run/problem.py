@@ -4,14 +4,15 @@
 batch's jobs all prepare here, so each refuses the same inputs with the same words.
 """
 import hashlib
-from typing import NamedTuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from nst.algorithm import colors, images, memory
 from nst.algorithm.graph import CostSettings
-from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
+from nst.algorithm.vgg import VGGWeights, read_vgg_weights, resolve_weights_path
 from nst.errors import NSTError
+from nst.run.config import RunConfig
 from nst.run.inputs import (
     Inputs,
     content_inputs,
@@ -26,27 +27,27 @@ from nst.run.outputs import prepare_output_dir
 class Problem(NamedTuple):
     """What a run optimises, read and checked: the settings, the weights and the pictures."""
 
-    config: object  # the RunConfig
-    weights: object  # nst.algorithm.vgg.VGGWeights
+    config: RunConfig
+    weights: VGGWeights
     inputs: Inputs
-    C: object  # normalised (1, H, W, 3)
-    S: list  # normalised style images
+    C: np.ndarray  # normalised (1, H, W, 3)
+    S: List[np.ndarray]  # normalised style images
     costs: CostSettings  # the objective's settings, derived once from config
     vgg_path: str  # the weights file read
 
-    def picture(self, image):
+    def picture(self, image: np.ndarray) -> np.ndarray:
         """uint8 pixels of a normalised G as saved: mean added, clipped, colours as asked."""
         pixels = images.to_pixels(image, self.weights.mean_pixel)
         transform = colors.output_transform(self.inputs.original, self.config.preserve_colors)
         return np.rint(transform(pixels)).astype(np.uint8) if transform else pixels
 
-    def with_content(self, picture):
+    def with_content(self, picture: np.ndarray) -> "Problem":
         """The same problem for another content picture (a video's next frame), at the same size."""
         seen, original = content_inputs(picture, self.C.shape[1:3], self.config.preserve_colors)
         C = images.reshape_and_normalize_image(seen, self.weights.mean_pixel)
         return self._replace(inputs=self.inputs._replace(content=seen, original=original), C=C)
 
-    def fingerprint(self):
+    def fingerprint(self) -> str:
         """A digest of what defines the costs: C, the styles, the start picture and every weight used."""
         digest = hashlib.sha256()
         used = sorted(self.weights.convs)
@@ -60,7 +61,7 @@ class Problem(NamedTuple):
         return digest.hexdigest()
 
 
-def prepare(config, content=None):
+def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None) -> Problem:
     """Every check before the graph: settings, images, weights, memory, output folder. A :class:`Problem`.
 
     ``content`` is (picture, name) to use instead of the configured content file: a video's first frame.

@@ -6,20 +6,22 @@ read here; each then checks its own fields. Nothing is unpickled: the header is 
 import io
 import json
 import os
+from typing import Any, Dict, Mapping
 
 import numpy as np
 
 from nst.errors import NSTError
 
 
-def state_bytes(header, arrays):
+def state_bytes(header: Dict[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
     """The .npz content of ``header`` (JSON-able) and ``arrays`` (name -> array)."""
+    contents: Dict[str, Any] = {"header": np.array(json.dumps(header)), **arrays}
     buffer = io.BytesIO()
-    np.savez(buffer, header=np.array(json.dumps(header)), **arrays)
+    np.savez(buffer, **contents)
     return buffer.getvalue()
 
 
-def read_state_file(path, what, writer):
+def read_state_file(path: str, what: str, writer: str) -> Dict[str, np.ndarray]:
     """The arrays of the state file at ``path``, ``header`` among them still encoded.
 
     One error when it is missing (``writer`` says what writes one) or not an .npz.
@@ -33,7 +35,7 @@ def read_state_file(path, what, writer):
         raise NSTError(f"{path}: not a readable {what} (damaged?): {exc}") from None
 
 
-def header_of(arrays, version):
+def header_of(arrays: Mapping[str, np.ndarray], version: int) -> Dict[str, Any]:
     """The decoded JSON header, a mapping of format ``version``, or ValueError saying what is wrong."""
     if "header" not in arrays:
         raise ValueError("header is missing")

@@ -3,10 +3,11 @@
 The engine (``nst.video.engine``) does the work; this module only turns arguments into settings
 and results into lines, as ``nst.commands.train`` does for ``nst train``.
 """
+import argparse
 import os
 import signal
 import sys
-from typing import NamedTuple, Optional
+from typing import Any, Dict, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from nst.commands import train
 from nst.errors import NSTError, report
 from nst.run.config import RunConfig
 from nst.run.interrupt import exit_code
-from nst.video.engine import run_video
+from nst.video.engine import VideoResult, run_video
 from nst.video.settings import (
     FIRST_FRAME_ITERATIONS,
     FRAME_ITERATIONS,
@@ -37,7 +38,7 @@ EXAMPLES = """examples:
 """
 
 
-def build_parser(prog=PROG):
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """``nst train``'s parser (every image option), plus the video's own options."""
     p = train.build_parser(prog, helps={  # the same option, a video's meaning
         "output": "the video to write (.mp4; default: INPUT's name + _nst.mp4 here); the frames and the state go "
@@ -61,33 +62,33 @@ def build_parser(prog=PROG):
     return p
 
 
-def flag(setting):
+def flag(setting: str) -> str:
     return "INPUT" if setting == "input" else train.flag(setting)
 
 
 class ParsedVideo(NamedTuple):
     config: RunConfig
     video: VideoSettings
-    state: Optional[dict]  # what --resume continues, or None
+    state: Optional[Dict[str, Any]]  # what --resume continues, or None
     download: str
 
 
-def parse(argv):
+def parse(argv: Sequence[str]) -> ParsedVideo:
     """The run's settings (``nst train``'s parse), the video's, the state --resume continues, the download mode."""
     given = train.settings_of(vars(build_parser().parse_args(argv)))
     download = given.pop("download", "ask")
     for name in NOT_FOR_VIDEO:
         if name in given:
             raise NSTError("{option} does not apply to nst video (the frames are the content)", name)
-    video = {name: given.pop(name) for name in VIDEO_OPTIONS if name in given}
+    options = {name: given.pop(name) for name in VIDEO_OPTIONS if name in given}
     output = given.pop("output", None)
     if "resume" in given:
-        return _resumed(given, video, output, download)
-    if "input" not in video:
+        return _resumed(given, options, output, download)
+    if "input" not in options:
         raise NSTError("name the video (INPUT), or a run to continue (--resume DIR) (see --help)")
     if output is None:
-        output = os.path.splitext(os.path.basename(os.path.normpath(video["input"])))[0] + "_nst.mp4"
-    video = VideoSettings(**{**video, "output": output, "input": os.path.abspath(video["input"])}).validate()
+        output = os.path.splitext(os.path.basename(os.path.normpath(options["input"])))[0] + "_nst.mp4"
+    video = VideoSettings(**{**options, "output": output, "input": os.path.abspath(options["input"])}).validate()
     if "preset" not in given:
         given.setdefault("iterations", FRAME_ITERATIONS)
     config, _ = train.configuration({**given, "output": video.folder()})
@@ -114,7 +115,7 @@ def _resumed(given, video, output, download):
     return ParsedVideo(config, stored, state, download)
 
 
-def report_result(video, result):
+def report_result(video: VideoSettings, result: VideoResult) -> int:
     name = os.path.splitext(os.path.abspath(video.output))[0] + ".run"
     if result.interrupted:
         print(f"interrupted ({signal.Signals(result.interrupted).name}) after {result.frames} frames: their "
@@ -127,7 +128,7 @@ def report_result(video, result):
     return 0
 
 
-def main(argv=None, prog=PROG):
+def main(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> int:
     try:
         config, video, state, download = parse(sys.argv[1:] if argv is None else argv)
         train.ensure_weights(config, download)

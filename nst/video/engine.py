@@ -17,24 +17,33 @@ output, side by side).
 """
 import os
 import time
-from typing import NamedTuple, Optional
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from nst.algorithm import images
-from nst.algorithm.optimize import OPTIMIZERS
+from nst.algorithm.optimize import OPTIMIZERS, Step
 from nst.errors import NSTError
+from nst.run.config import RunConfig
 from nst.run.consumers import Consumer, History
 from nst.run.inputs import initial_image
 from nst.run.interrupt import stop_on_signals
-from nst.run.loop import claim_folder, follow, session, start_image, start_lines
+from nst.run.loop import Say, claim_folder, follow, session, start_image, start_lines
 from nst.run.problem import Problem, prepare
-from nst.video.io import keep, open_source, read_frames, write_preview, write_video
+from nst.video.io import (
+    Source,
+    keep,
+    open_source,
+    read_frames,
+    write_preview,
+    write_video,
+)
 from nst.video.settings import (
     HISTORY,
     PREVIEW_FILE,
     PREVIEW_SECONDS,
     STATE_FILE,
+    VideoSettings,
     frame_name,
     state_bytes,
 )
@@ -42,11 +51,11 @@ from nst.video.settings import (
 
 class VideoResult(NamedTuple):
     frames: int  # frames finished (this session and before)
-    errors: list  # short-term consistency error of each frame after the first (nst.video.flow)
-    histories: list  # the last Step of each frame styled in this session
+    errors: List[float]  # short-term consistency error of each frame after the first (nst.video.flow)
+    histories: List[Step]  # the last Step of each frame styled in this session
     interrupted: Optional[int]  # the signal that stopped it
     output: Optional[str]  # the video written, or None when interrupted
-    seconds: list  # seconds of each frame styled in this session, flow included
+    seconds: List[float]  # seconds of each frame styled in this session, flow included
 
 
 class FrameBar(Consumer):
@@ -92,14 +101,14 @@ def _count(source, selection):
 class Prepared(NamedTuple):
     """A video run, read and checked, before anything is written."""
 
-    source: object  # nst.video_io.Source
-    selection: tuple  # (first frame, end or None, every)
-    frames: object  # iterator of (n, frame), the first one included
-    size: tuple  # G's (height, width)
+    source: Source
+    selection: Tuple[int, Optional[int], int]  # (first frame, end or None, every)
+    frames: Iterator[Tuple[int, np.ndarray]]  # (n, frame), the first one included
+    size: Tuple[int, int]  # G's (height, width)
     problem: Problem  # the settings, weights, styles; C and the content are the first frame's
 
 
-def prepare_video(config, video, state=None):
+def prepare_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[str, Any]] = None) -> Prepared:
     """Every check before the graph: the video's settings, its source and first frame, then
     :func:`nst.run.prepare` with that frame as the content (the checks of ``nst train``)."""
     video.validate()
@@ -158,7 +167,8 @@ class Frames:
         return None
 
 
-def run_video(config, video, state=None, say=None):
+def run_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[str, Any]] = None,
+              say: Optional[Say] = None) -> VideoResult:
     """Style the frames of ``video.input`` (continuing ``state`` if given); a :class:`VideoResult`."""
     try:
         import nst.video.flow  # noqa: F401

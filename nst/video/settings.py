@@ -7,7 +7,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -32,7 +32,7 @@ HISTORY = history_columns("J_temporal")  # frame_NNNNN.csv's
 register_run_files(r"frame_\d{5,}\.(png|csv)|video_state\.npz|preview\.gif")
 
 
-def frame_name(n, extension="png"):
+def frame_name(n: int, extension: str = "png") -> str:
     return f"frame_{n:05d}.{extension}"
 
 
@@ -49,7 +49,7 @@ class VideoSettings:
     end: Optional[str] = None
     every: int = 1
 
-    def validate(self):
+    def validate(self) -> "VideoSettings":
         if not (math.isfinite(self.temporal_weight) and self.temporal_weight >= 0):
             raise NSTError(f"{{option}} must be zero or positive, got {self.temporal_weight}", "temporal_weight")
         if self.init_frame not in INIT_FRAMES:
@@ -68,10 +68,10 @@ class VideoSettings:
             raise NSTError(f"{self.output}: the output video is the input; name another output", "output")
         return self
 
-    def folder(self):
+    def folder(self) -> str:
         return os.path.splitext(os.path.abspath(self.output))[0] + ".run"
 
-    def selection(self, fps):
+    def selection(self, fps: float) -> Tuple[int, Optional[int], int]:
         """(first frame, end frame or None, every): which frames of the source are styled."""
         first = frame_number(parse_position(self.start), fps) if self.start else 0
         last = frame_number(parse_position(self.end), fps) if self.end else None
@@ -81,7 +81,8 @@ class VideoSettings:
         return first, last, self.every
 
 
-def state_bytes(config, video, done, G, previous, errors):
+def state_bytes(config: RunConfig, video: VideoSettings, done: int, G: np.ndarray, previous: np.ndarray,
+                errors: List[float]) -> bytes:
     """video_state.npz: both settings, frames done, the last G (float, not the rounded PNG) and its input."""
     header = {"format": FORMAT, "config": config.to_dict(), "video": dataclasses.asdict(video), "done": done,
               "errors": errors}
@@ -89,7 +90,7 @@ def state_bytes(config, video, done, G, previous, errors):
                                           "previous": np.asarray(previous, np.float32)})
 
 
-def read_state(path):
+def read_state(path: str) -> Dict[str, Any]:
     """The state of a video run, checked; one clear error when it is missing or not valid."""
     arrays = statefile.read_state_file(path, "video state", "nst video writes one after each frame")
     try:
