@@ -20,7 +20,9 @@ from nst.errors import NSTError, OneLineParser, report
 from nst.interrupt import exit_code
 from nst.inputs import START_KEYWORDS
 from nst.run import BEST_IMAGE, run_style_transfer
-from nst.vgg import PRECISIONS, WEIGHTS_ENV, resolve_weights_path
+from nst.vgg import PRECISIONS
+from nst.weights.locate import WEIGHTS_ENV, cache_dir, resolve_weights_path
+from nst.weights.routes import ROUTES, obtain_first, routes_summary
 
 PROG = "nst train"
 FLAGS = {"init_image": "--init"}  # settings whose flag is not their name with dashes
@@ -105,7 +107,8 @@ def build_parser(prog=PROG):
                    "else the user cache; see nst download)")
     fetch = p.add_mutually_exclusive_group()
     fetch.add_argument("--download", action="store_const", const="always", dest="download",
-                       help="if no weights are found, download them (about 510 MB) into the user cache, unasked")
+                       help="if no weights are found, download them into the user cache, unasked "
+                       "(the routes of nst download, in order)")
     fetch.add_argument("--no-download", action="store_const", const="never", dest="download",
                        help="never offer to download missing weights")
     p.add_argument("--max-pixels", type=int, metavar="N", help="refuse input images of more pixels, from "
@@ -247,24 +250,27 @@ def report_result(config, result):
 
 
 def ensure_weights(config, download):
-    """When no weights are found and none were named, download them: asked on a terminal, or as told."""
+    """When no weights are found and none were named, download them: asked on a terminal, or as told.
+
+    The routes are tried in order and the one that served is named.
+    """
     if config.vgg or os.environ.get(WEIGHTS_ENV) or download == "never":
         return
-    path = resolve_weights_path(None)
-    if os.path.exists(path):
+    if os.path.exists(resolve_weights_path(None)):
         return
     if download != "always":
         if not sys.stdin.isatty():
             return  # the one-line "not found" error follows, saying how to get them
         try:
-            answer = input(f"VGG-19 weights not found; download them (about 510 MB) into {path}? [y/N] ")
+            answer = input(f"VGG-19 weights not found; download them into {cache_dir()}? "
+                           f"(tries {routes_summary()}) [y/N] ")
         except EOFError:
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             return
-    from nst.tools import download  # the `nst download` tool, on demand
-
-    download.download(path, download.URL, progress=not config.quiet)
+    say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    got = obtain_first(list(ROUTES), say=say, progress=not config.quiet)
+    say(f"weights from {got.source}: {got.path}: {got.how}")
 
 
 def main(argv=None, prog=PROG):

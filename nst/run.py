@@ -32,6 +32,7 @@ from nst.optimize import LBFGS, Adam
 from nst.outputs import RunFolder, prepare_output_dir
 from nst.summaries import SummaryLog
 from nst.vgg import read_vgg_weights, resolve_weights_path
+from nst.weights.routes import label as weights_label
 
 HISTORY_FIELDS = ("iteration", "J", "J_content", "J_style", "seconds")
 HISTORY_FILE = "history.csv"
@@ -277,7 +278,8 @@ def start_lines(problem):
     c, inputs = problem.config, problem.inputs
     unit = OPTIMIZERS[c.optimizer].unit
     return (f"content: {inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\n"
-            f"weights: {problem.weights.path}\nsize:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
+            f"weights: {problem.weights.path}{weights_label(problem.weights.path)}\n"
+            f"size:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
             f"{c.iterations} {c.optimizer} {unit}s on {device_name()}{precision_note(c.precision)}")
 
 
