@@ -97,6 +97,12 @@ def test_a_stalled_server_times_out_in_one_line(sites, tmp_path, capsys):
     assert os.listdir(tmp_path) == []
 
 
+def test_a_garbage_content_length_is_read_as_unknown(sites, mat_bytes, cache):
+    site = sites(files={"/vgg.mat": mat_bytes}, length="banana")
+    routes.obtain(known(routes.MATCONVNET, mat_bytes, site.url("/vgg.mat")), say=print, progress=True)
+    assert (cache / "imagenet-vgg-verydeep-19.mat").read_bytes() == mat_bytes
+
+
 def test_a_users_file_at_the_destination_is_never_replaced(sites, mat_bytes, tmp_path, capsys):
     site = sites(files={"/vgg.mat": mat_bytes})
     dest = tmp_path / "vgg.mat"

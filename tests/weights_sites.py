@@ -46,14 +46,15 @@ class Site(http.server.ThreadingHTTPServer):
     """Serves ``files`` {path: bytes}, honouring Range.
 
     ``redirect`` sends every request there instead; ``stall`` holds every request until
-    ``release`` is set. ``requests`` lists the paths asked for.
+    ``release`` is set; ``length`` is sent as the Content-Length. ``requests`` lists the paths asked for.
     """
 
     daemon_threads = True
 
-    def __init__(self, files=None, redirect=None, stall=False, tls=None):
+    def __init__(self, files=None, redirect=None, stall=False, tls=None, length=None):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files, self.redirect, self.stall, self.requests = files or {}, redirect, stall, []
+        self.length = length  # a Content-Length to send instead of the true one
         self.release = threading.Event()
         if tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -98,9 +99,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(206 if start else 200)
         if start:
             self.send_header("Content-Range", f"bytes {start}-{len(whole) - 1}/{len(whole)}")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", site.length or str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        self.close_connection = True
 
 
 def write_keras_h5(path, convs_bgr):
