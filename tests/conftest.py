@@ -19,6 +19,16 @@ def tiny_vgg(tmp_path_factory):
 
 
 @pytest.fixture
+def user_cache(tmp_path, monkeypatch):
+    """An empty user cache (XDG_CACHE_HOME), no NST_VGG19, a working folder of its own: nst's cache folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NST_VGG19", raising=False)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    return tmp_path / "cache" / "nst"
+
+
+@pytest.fixture
 def real_vgg():
     if not REAL_WEIGHTS:
         pytest.skip("NST_VGG19 is not set: real-weight tests need the VGG-19 .mat")

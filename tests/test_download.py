@@ -1,4 +1,5 @@
-"""`nst download` against a local HTTP server: cache by default, resumable, MD5-checked, one-line errors."""
+"""`nst download`'s matconvnet route against a local HTTP server: cache by default, resumable, digest-checked,
+one-line errors."""
 import hashlib
 import http.server
 import os
@@ -8,8 +9,9 @@ import threading
 import pytest
 
 from nst.errors import NSTError
-from nst.commands import download
 from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
+from nst.commands import download
+from nst.weights import routes
 from synthetic_vgg import write_vgg_mat
 
 
@@ -59,6 +61,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def fetch(dest=None, url=None, md5=None, progress=False):
+    """The matconvnet route, as ``nst download --url URL --md5 HEX [DEST]`` runs it: (path, how)."""
+    got = routes.obtain(routes.MATCONVNET, dest, url=url, md5=md5, say=print, progress=progress)
+    return got.path, got.how
+
+
 @pytest.fixture
 def weights(tmp_path_factory):
     """The bytes of a tiny synthetic VGG-19 file and their MD5."""
@@ -85,13 +93,9 @@ def serve(weights):
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """An empty user cache (XDG_CACHE_HOME) and a current folder of its own; returns the default DEST."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("NST_VGG19", raising=False)
-    (tmp_path / "work").mkdir()
-    monkeypatch.chdir(tmp_path / "work")
-    return tmp_path / "cache" / "nst" / "imagenet-vgg-verydeep-19.mat"
+def cache(user_cache):
+    """The default DEST in an empty user cache."""
+    return user_cache / "imagenet-vgg-verydeep-19.mat"
 
 
 def _one_line(capsys):
@@ -104,15 +108,16 @@ def test_full_download_into_the_user_cache(serve, weights, cache, capsys):
     server = serve()
     assert download.main(["--url", server.url, "--md5", weights[1], "--quiet"]) == 0
     assert cache.read_bytes() == weights[0]
-    assert os.listdir(cache.parent) == [cache.name]  # no .part left
+    assert sorted(os.listdir(cache.parent)) == [cache.name, cache.name + ".json"]  # no .part left
     assert server.requests == [(None, len(weights[0]))]
-    assert capsys.readouterr().out == f"{cache}: downloaded, MD5 as given\n"
+    assert capsys.readouterr().out == f"{cache}: downloaded from matconvnet, MD5 as given\n"
     assert os.listdir(".") == []  # nothing made in the current folder
 
 
 def test_found_from_another_folder_and_not_fetched_twice(serve, weights, cache, tmp_path, monkeypatch, capsys):
     server = serve()
-    assert download.download(url=server.url, md5=weights[1], progress=False) == (str(cache), "downloaded, MD5 as given")
+    got = fetch(url=server.url, md5=weights[1], progress=False)
+    assert got == (str(cache), "downloaded from matconvnet, MD5 as given")
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
     assert resolve_weights_path() == str(cache)
@@ -134,7 +139,7 @@ def test_interrupted_download_resumes_with_a_range_request(serve, weights, cache
 
     assert download.main(["--url", server.url, "--md5", md5, "--quiet"]) == 0
     assert server.requests == [(None, cut), (f"bytes={cut}-", len(data) - cut)]
-    assert cache.read_bytes() == data and os.listdir(cache.parent) == [cache.name]
+    assert cache.read_bytes() == data and sorted(os.listdir(cache.parent)) == [cache.name, cache.name + ".json"]
 
 
 def test_server_ignoring_range_restarts_from_zero(serve, weights, cache):
@@ -143,7 +148,7 @@ def test_server_ignoring_range_restarts_from_zero(serve, weights, cache):
     part.parent.mkdir(parents=True)
     part.write_bytes(b"x" * 100)  # appended to, this would spoil the file
     server = serve(honour_range=False)
-    path, _ = download.download(url=server.url, md5=md5, progress=False)
+    path, _ = fetch(url=server.url, md5=md5, progress=False)
     assert server.requests == [("bytes=100-", len(data))]
     assert path == str(cache) and cache.read_bytes() == data and not part.exists()
 
@@ -154,28 +159,27 @@ def test_complete_part_is_checked_without_fetching_again(serve, weights, cache):
     part.parent.mkdir(parents=True)
     part.write_bytes(data)
     server = serve()  # answers 416 Range Not Satisfiable
-    download.download(url=server.url, md5=md5, progress=False)
+    fetch(url=server.url, md5=md5, progress=False)
     assert server.requests == [(f"bytes={len(data)}-", 0)]
     assert cache.read_bytes() == data and not part.exists()
 
 
-def test_wrong_md5_keeps_nothing_and_spares_existing_file(serve, weights, tmp_path, capsys):
+def test_wrong_md5_keeps_nothing(serve, weights, tmp_path, capsys):
     data, md5 = weights
     server = serve()
     dest = tmp_path / "vgg.mat"
-    dest.write_bytes(b"earlier file")
-    (tmp_path / "vgg.mat.part").write_bytes(data[:50])  # resumed, then refused as a whole
-    assert download.main([str(dest), "--url", server.url, "--quiet"]) == 2  # the two known releases only
+    (tmp_path / "vgg.mat.part").write_bytes(data[:50])  # resumed, refused, fetched whole again, refused
+    assert download.main([str(dest), "--url", server.url, "--quiet"]) == 2  # the known releases only
     err = _one_line(capsys)
-    assert f"{server.url}: downloaded file has MD5 {md5}, expected " in err and "nothing kept" in err
-    assert all(known in err for known in download.KNOWN_MD5)
-    assert dest.read_bytes() == b"earlier file" and os.listdir(tmp_path) == ["vgg.mat"]
+    assert f"{server.url}: downloaded file has MD5 {md5} (SHA-256 " in err and "nothing kept" in err
+    assert all(known in err for known in routes.MATCONVNET.known)
+    assert os.listdir(tmp_path) == [] and server.requests == [("bytes=50-", len(data) - 50), (None, len(data))]
 
 
 def test_wrong_md5_removes_the_folders_it_made(serve, weights, tmp_path):
     server = serve()
     with pytest.raises(NSTError, match="nothing kept"):
-        download.download(str(tmp_path / "new" / "sub" / "vgg.mat"), server.url, md5="0" * 32, progress=False)
+        fetch(str(tmp_path / "new" / "sub" / "vgg.mat"), server.url, md5="0" * 32, progress=False)
     assert os.listdir(tmp_path) == []
 
 
@@ -184,7 +188,7 @@ def test_http_404_is_one_line_naming_the_url(serve, tmp_path, capsys):
     dest = tmp_path / "models" / "vgg.mat"
     assert download.main([str(dest), "--url", server.url, "--quiet"]) == 2
     err = _one_line(capsys)
-    assert f"{server.url}: cannot download (HTTP 404 Not Found)" in err and f"put it at {dest}" in err
+    assert f"{server.url}: cannot download (HTTP 404 Not Found)" in err and f"put the weights at {dest}" in err
     assert "kept" not in err and os.listdir(tmp_path) == []  # no empty folder made
 
 
@@ -196,7 +200,7 @@ def test_connection_refused_is_one_line_naming_the_url(tmp_path, capsys):
     dest = tmp_path / "vgg.mat"
     assert download.main([str(dest), "--url", url, "--quiet"]) == 2
     err = _one_line(capsys)
-    assert f"{url}: cannot download (" in err and "refused" in err.lower() and f"put it at {dest}" in err
+    assert f"{url}: cannot download (" in err and "refused" in err.lower() and f"put the weights at {dest}" in err
     assert os.listdir(tmp_path) == []
 
 
@@ -210,9 +214,9 @@ def test_run_elsewhere_leaves_no_pretrained_model_folder(serve, weights, cache, 
 
 def test_folder_as_dest_gets_the_usual_name(serve, weights, tmp_path):
     server = serve()
-    path, _ = download.download(str(tmp_path) + os.sep, server.url, md5=weights[1], progress=False)
+    path, _ = fetch(str(tmp_path) + os.sep, server.url, md5=weights[1], progress=False)
     assert path == str(tmp_path / "imagenet-vgg-verydeep-19.mat")
-    assert os.listdir(tmp_path) == ["imagenet-vgg-verydeep-19.mat"]
+    assert sorted(os.listdir(tmp_path)) == ["imagenet-vgg-verydeep-19.mat", "imagenet-vgg-verydeep-19.mat.json"]
 
 
 def test_malformed_md5_is_refused_before_fetching(serve, tmp_path, capsys):
@@ -220,7 +224,3 @@ def test_malformed_md5_is_refused_before_fetching(serve, tmp_path, capsys):
     assert download.main([str(tmp_path / "vgg.mat"), "--url", server.url, "--md5", "abc"]) == 2
     assert "'abc' is not an MD5 digest" in _one_line(capsys)
     assert server.requests == [] and os.listdir(tmp_path) == []
-
-
-def test_known_hashes_are_the_two_releases():
-    assert set(download.KNOWN_MD5) == {"8ee3263992981a1d26e73b3ca028a123", "106118b7cf60435e6d8e04f6a6dc3657"}

@@ -1,4 +1,5 @@
 """What a new user meets: weights fetched when missing, results named like files, the whole picture kept."""
+import dataclasses
 import hashlib
 import http.server
 import os
@@ -10,10 +11,10 @@ import pytest
 from PIL import Image
 
 from helpers import ROOT, assert_one_line, photo, read_history
-from nst.commands import train as cli
 from nst.algorithm.images import encode_image
-from nst.commands import download
+from nst.commands import train as cli
 from nst.tools import bench, gallery
+from nst.weights import routes
 
 
 @pytest.fixture
@@ -42,8 +43,9 @@ def mirror(tiny_vgg, monkeypatch):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(download, "URL", f"http://127.0.0.1:{server.server_address[1]}/vgg19.mat")
-    monkeypatch.setitem(download.KNOWN_MD5, hashlib.md5(data).hexdigest(), "the test's tiny weights")
+    url = f"http://127.0.0.1:{server.server_address[1]}/vgg19.mat"
+    known = {hashlib.md5(data).hexdigest(): "the test's tiny weights"}
+    monkeypatch.setitem(routes.ROUTES, "matconvnet", dataclasses.replace(routes.MATCONVNET, url=url, known=known))
     yield data
     server.shutdown()
 

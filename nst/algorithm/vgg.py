@@ -7,7 +7,6 @@ as ``[height, width, in, out]`` with RGB input, which is already the layout
 ``tf.nn.conv2d`` expects, so they are used as they are.
 """
 import functools
-import os
 from typing import NamedTuple
 
 import numpy as np
@@ -17,10 +16,10 @@ from nst.algorithm import onednn
 from nst.algorithm.images import check_regular_file
 from nst.algorithm.tf1 import tf
 from nst.errors import NSTError
+from nst.weights.locate import (  # noqa: F401  (the weights search, re-exported where it was)
+    DEFAULT_WEIGHTS, WEIGHTS_ENV, WEIGHTS_FILE, cache_dir, cached_weights_path, resolve_weights_path,
+    weights_not_found)
 
-WEIGHTS_FILE = "imagenet-vgg-verydeep-19.mat"
-DEFAULT_WEIGHTS = os.path.join("pretrained-model", WEIGHTS_FILE)  # relative to the current folder
-WEIGHTS_ENV = "NST_VGG19"
 WEIGHTS_COLLECTION = "vgg_weights"
 PRECISIONS = {"fp32": tf.float32, "bf16": tf.bfloat16}  # what the convolutions run in; costs stay float32
 
@@ -60,48 +59,6 @@ def canonical_layers(pairs):
 def deepest(names):
     """The deepest of some layer names, i.e. where building the network can stop."""
     return max((canonical_layer(n) for n in names), key=LAYER_ORDER.index)
-
-
-def cache_dir():
-    """nst's folder in the user cache, found from any working folder (XDG: $XDG_CACHE_HOME or ~/.cache)."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):  # the XDG spec says to ignore a relative (or empty) value
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "nst")
-
-
-def cached_weights_path():
-    """Where the weights are downloaded to by default."""
-    return os.path.join(cache_dir(), WEIGHTS_FILE)
-
-
-def _weights_folders():
-    return [(DEFAULT_WEIGHTS, "current folder"), (cached_weights_path(), "user cache")]
-
-
-def resolve_weights_path(flag=None):
-    """The weights to read: ``flag``, else $NST_VGG19, else the first folder that has them.
-
-    When no folder has them it is the cache path, so the 'not found' error
-    names where a download would put them.
-    """
-    given = flag or os.environ.get(WEIGHTS_ENV)
-    if given:
-        return given
-    folders = [path for path, _ in _weights_folders()]
-    return next((path for path in folders if os.path.exists(path)), folders[-1])
-
-
-def weights_not_found(path):
-    """The one-line 'not found' error for ``path``, listing the folders searched when it is one of them."""
-    folders = _weights_folders()
-    looked = ""
-    if path in dict(folders):
-        looked = " (looked in " + " and ".join(f"{p} ({label})" for p, label in folders) + ")"
-    return NSTError(
-        f"{path}: VGG-19 weights not found{looked}; get them with `nst download`, "
-        f"or set {WEIGHTS_ENV} to the file"
-    )
 
 
 def _field(struct, name):

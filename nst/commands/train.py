@@ -32,6 +32,8 @@ from nst.run.inputs import START_KEYWORDS
 from nst.run.interrupt import exit_code
 from nst.run.loop import Result, run_style_transfer
 from nst.run.outputs import BEST_IMAGE
+from nst.weights.locate import cache_dir
+from nst.weights.routes import ROUTES, obtain_first, routes_summary
 
 PROG = "nst train"
 FLAGS = {"init_image": "--init"}  # settings whose flag is not their name with dashes
@@ -146,7 +148,8 @@ def _add_run_files(p, helps):
                    "else the user cache; see nst download)")
     fetch = p.add_mutually_exclusive_group()
     fetch.add_argument("--download", action="store_const", const="always", dest="download",
-                       help="if no weights are found, download them (about 510 MB) into the user cache, unasked")
+                       help="if no weights are found, download them into the user cache, unasked "
+                       "(the routes of nst download, in order)")
     fetch.add_argument("--no-download", action="store_const", const="never", dest="download",
                        help="never offer to download missing weights")
     p.add_argument("--max-pixels", type=int, metavar="N", help="refuse input images of more pixels, from "
@@ -287,25 +290,27 @@ def report_result(config: RunConfig, result: Result) -> int:
 
 
 def ensure_weights(config: RunConfig, download: str) -> None:
-    """When no weights are found and none were named, download them: asked on a terminal, or as told."""
+    """When no weights are found and none were named, download them: asked on a terminal, or as told.
+
+    The routes are tried in order and the one that served is named.
+    """
     if config.vgg or os.environ.get(WEIGHTS_ENV) or download == "never":
         return
-    path = resolve_weights_path(None)
-    if os.path.exists(path):
+    if os.path.exists(resolve_weights_path(None)):
         return
     if download != "always":
         if not sys.stdin.isatty():
             return  # the one-line "not found" error follows, saying how to get them
         try:
-            answer = input(f"VGG-19 weights not found; download them (about 510 MB) into {path}? [y/N] ")
+            answer = input(f"VGG-19 weights not found; download them into {cache_dir()}? "
+                           f"(tries {routes_summary()}) [y/N] ")
         except EOFError:
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             return
-    from nst.commands.download import URL  # `nst download`, on demand
-    from nst.commands.download import download as fetch
-
-    fetch(path, URL, progress=not config.quiet)
+    say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    got = obtain_first(list(ROUTES), say=say, progress=not config.quiet)
+    say(f"weights from {got.source}: {got.path}: {got.how}")
 
 
 def main(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> int:

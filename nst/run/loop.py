@@ -52,6 +52,7 @@ from nst.run.outputs import (
     style_image_names,
 )
 from nst.run.problem import Problem, prepare
+from nst.weights.routes import label as weights_label
 
 Say = Callable[[str], None]  # where a run's start lines go
 Picture = Callable[[np.ndarray], np.ndarray]  # G (normalised) -> its pixels as saved
@@ -119,7 +120,8 @@ def start_lines(problem: Problem, source: Optional[str] = None, steps: Optional[
     c, inputs = problem.config, problem.inputs
     steps = steps or f"{c.iterations} {c.optimizer} {OPTIMIZERS[c.optimizer].unit}s"
     return (f"{source or 'content: ' + inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\n"
-            f"weights: {problem.weights.path}\nsize:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
+            f"weights: {problem.weights.path}{weights_label(problem.weights.path)}\n"
+            f"size:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
             f"{steps} on {device_name()}{precision_note(c.precision)}")
 
 
