@@ -20,6 +20,7 @@ from nst.errors import NSTError, OneLineParser, report
 from nst.interrupt import exit_code
 from nst.inputs import START_KEYWORDS
 from nst.run import BEST_IMAGE, run_style_transfer
+from nst.run import OPTIMIZERS as STEPPERS  # the optimiser classes, by name
 from nst.vgg import PRECISIONS
 from nst.weights.locate import WEIGHTS_ENV, cache_dir, resolve_weights_path
 from nst.weights.routes import ROUTES, obtain_first, routes_summary
@@ -226,21 +227,21 @@ def value_text(setting, value):
 
 def report_result(config, result):
     """The closing lines: final costs and files, or where an interrupted run left its state."""
-    last = result.history[-1]
+    last, unit = result.history[-1], STEPPERS[config.optimizer].unit
     if result.interrupted:
         saved = result.saved[-1] if result.saved else "nothing"
         how = f"nst train --resume {config.output}" if config.optimizer == "adam" else \
             f"a new run with --init {saved} (L-BFGS runs do not resume)"
         name = signal.Signals(result.interrupted).name
-        print(f"interrupted ({name}) after {last.iteration} steps: saved {saved}, history.csv and checkpoint.npz "
+        print(f"interrupted ({name}) after {last.iteration} {unit}s: saved {saved}, history.csv and checkpoint.npz "
               f"in {config.output}; continue with: {how}", file=sys.stderr)
         return 128 + result.interrupted
     print(f"final J={last.J:.6g} (J_content={last.J_content:.6g}, J_style={last.J_style:.6g}) "
-          f"after {last.iteration} steps")
+          f"after {last.iteration} {unit}s")
     if config.output:
         print(f"final image: {config.output_image or result.saved[-1]}\n"
               f"best image: {os.path.join(config.output, BEST_IMAGE)} (J={result.best.J:.6g} after "
-              f"{result.best.iteration} steps)")
+              f"{result.best.iteration} {unit}s)")
     print(f"colour distance to the content: {result.color_distance:.2f} (mean YIQ chroma distance, 0-255)")
     if config.output:
         steps = sum(os.path.basename(path).startswith("iteration_") for path in result.saved)
