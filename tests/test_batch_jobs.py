@@ -35,8 +35,8 @@ def test_names_are_readable_unique_and_independent_of_order(tmp_path):
 def test_a_csv_gives_jobs_with_their_options(tmp_path):
     (tmp_path / "jobs.csv").write_text('content,style,options\nc.png,s.png,"--seed 3 --alpha 5"\nd.png,/x/t.png,\n')
     assert jobs.read_jobs_csv(str(tmp_path / "jobs.csv")) == [
-        (str(tmp_path / "c.png"), str(tmp_path / "s.png"), ("--seed", "3", "--alpha", "5")),
-        (str(tmp_path / "d.png"), "/x/t.png", ())]
+        (str(tmp_path / "c.png"), str(tmp_path / "s.png"), ("--seed", "3", "--alpha", "5"), None),
+        (str(tmp_path / "d.png"), "/x/t.png", (), None)]
     (tmp_path / "bad.csv").write_text("content,picture\nc.png,s.png\n")
     with pytest.raises(NSTError, match="bad.csv: no style column"):
         jobs.read_jobs_csv(str(tmp_path / "bad.csv"))

@@ -169,5 +169,5 @@ def test_ctrl_c_stops_an_lbfgs_run_and_keeps_its_image(tiny_vgg, tmp_path, monke
                                 "100000"], lambda: (out / "checkpoint.npz").exists())
     assert code == 130, err
     steps = len(read_history(out)) - 1
-    assert f"interrupted (SIGINT) after {steps} steps" in err and "--init" in err and "Traceback" not in err
+    assert f"interrupted (SIGINT) after {steps} iterations" in err and "--init" in err and "Traceback" not in err
     assert (out / f"iteration_{steps:04d}.png").exists()

@@ -126,14 +126,47 @@ def _batch(argv, prog):
         folder.release()
 
 
-def _run(args, typed, common, jobs, weights, output, prog):
+def check_sheet(output, jobs, manifest):
+    """Refuse, before any work, a contact_sheet.jpg that nst batch did not write (or that is an input)."""
+    from nst.batch.sheet import SHEET_FILE
+
+    path = os.path.join(output, SHEET_FILE)
+    inputs = {os.path.abspath(p) for job in jobs for p in (job.content, job.style)}
+    if os.path.exists(path) and (path in inputs or not manifest.rows):
+        raise NSTError(f"{path}: exists and was not written by nst batch (the contact sheet goes there); "
+                       "move it away or choose another --output")
+
+
+def foreign_folder(output, job, manifest):
+    """The error for a job whose folder holds files no batch of this folder made, else None."""
+    folder = os.path.join(output, job.id)
+    started_here = manifest.rows.get(job.id, {}).get("fingerprint")  # set when a worker starts the job
+    if started_here or not os.path.isdir(folder) or not os.listdir(folder):
+        return None
+    return f"{folder}: already holds files no batch here made; move them away (they are left as they are)"
+
+
+def write_sheet(output, jobs):
+    """The contact sheet's path, or why there is none: the summary is printed either way."""
     from nst.batch.sheet import contact_sheet
 
+    try:
+        return contact_sheet(output, jobs)
+    except (NSTError, OSError) as exc:
+        return f"no contact sheet ({getattr(exc, 'strerror', None) or exc})"
+
+
+def _run(args, typed, common, jobs, weights, output, prog):
     manifest, digest = Manifest.read(output), joblist.weights_digest(weights)
-    manifest.keep_only([job.id for job in jobs])
+    check_sheet(output, jobs, manifest)
+    foreign = {job.id: foreign_folder(output, job, manifest) for job in jobs}
+    manifest.focus([job.id for job in jobs])
     queue, fingerprints = [], {}
     for job in jobs:
         manifest.set(job.id, content=job.content, style=job.style, options=shlex.join([*typed, *job.options]))
+        if foreign[job.id]:
+            manifest.set(job.id, status="failed", error=foreign[job.id], J="", steps="", seconds="", node="")
+            continue
         try:
             config = job_config(common, job, output, weights.path, prog)
         except NSTError as exc:
@@ -148,12 +181,11 @@ def _run(args, typed, common, jobs, weights, output, prog):
         manifest.set(job.id, status="pending", **({} if same else dict(J="", steps="", seconds="", node="", error="")))
     manifest.write()
     signum = _work(args, queue, manifest, fingerprints, weights, len(jobs)) if queue else None
-    for row in manifest.rows.values():
+    for row in manifest.batch_rows():
         if row["status"] == "running":
             row["status"] = "pending"
     manifest.write()
-    sheet = contact_sheet(output, jobs)
-    return _summary(manifest, sheet, signum, prog)
+    return _summary(manifest, write_sheet(output, jobs), signum, prog)
 
 
 def _work(args, queue, manifest, fingerprints, weights, total):
@@ -199,7 +231,7 @@ def _work(args, queue, manifest, fingerprints, weights, total):
 
 def _summary(manifest, sheet, signum, prog):
     counts = manifest.counts()
-    text = f"{len(manifest.rows)} jobs: {counts['done']} done, {counts['failed']} failed, {counts['pending']} " \
+    text = f"{sum(counts.values())} jobs: {counts['done']} done, {counts['failed']} failed, {counts['pending']} " \
            f"pending; {manifest.path}, {sheet}"
     if signum:
         import signal
@@ -208,7 +240,7 @@ def _summary(manifest, sheet, signum, prog):
               "continue", file=sys.stderr)
         return 128 + signum
     print(text)
-    failed = [row for row in manifest.rows.values() if row["status"] == "failed"]
+    failed = [row for row in manifest.batch_rows() if row["status"] == "failed"]
     for row in failed[:5]:
         print(f"{prog}: job {row['id']} failed: {row['error']}", file=sys.stderr)
     if len(failed) > 5:

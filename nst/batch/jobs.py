@@ -1,9 +1,9 @@
 """The jobs of a batch: content x style (files, folders, globs) or the rows of a CSV, with their names.
 
 A job is one ``nst train`` run: a content image, a style image and the
-options of its own that a CSV row may add. Its id is its folder's name, made
-from the two stems so a person can find it; two jobs with the same stems get a
-short hash of their paths added. Its fingerprint digests the bytes of its
+options of its own that a CSV row may add. Its id is its folder's name: a
+CSV row's name, or the two stems so a person can find it; jobs that share
+the stems get their options added, then a hash as long as it takes. Its fingerprint digests the bytes of its
 inputs and every setting that changes the result, so a rerun knows whether a
 finished job is still what was asked.
 """
@@ -52,10 +52,30 @@ def cross(contents, styles):
     return [(c, s, ()) for c in contents for s in styles]
 
 
-def read_jobs_csv(path):
-    """(content, style, options) per row of a CSV with the columns content, style and optionally options.
+# nst train options a CSV row may not set: the batch decides where each job reads and writes.
+ROW_REFUSED = ("--output", "--vgg", "--content", "--style")
 
-    Relative paths are taken from the CSV's folder; options are nst train options as typed.
+
+def _row_options(path, line, text):
+    """The row's options as typed, refusing those the batch sets itself (also as abbreviations or ``=``)."""
+    try:
+        options = tuple(shlex.split(text or ""))
+    except ValueError as exc:
+        raise NSTError(f"{path}:{line}: options: {exc}") from None
+    for option in options:
+        name = option.split("=", 1)[0]
+        refused = [r for r in ROW_REFUSED if len(name) > 3 and r.startswith(name)]
+        if option.startswith("--") and refused:
+            raise NSTError(f"{path}:{line}: {refused[0]} cannot be set in a row: the batch gives each job its "
+                           "inputs from the row's columns, its folder and the weights itself")
+    return options
+
+
+def read_jobs_csv(path):
+    """(content, style, options, name) per row of a CSV with the columns content, style, options and name.
+
+    Relative paths are taken from the CSV's folder; options are nst train options as typed; name (optional)
+    is the job's folder.
     """
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -73,31 +93,56 @@ def read_jobs_csv(path):
     for line, row in enumerate(rows, 2):
         if not (row["content"] or "").strip() or not (row["style"] or "").strip():
             raise NSTError(f"{path}:{line}: a job needs a content and a style")
-        try:
-            options = tuple(shlex.split(row.get("options") or ""))
-        except ValueError as exc:
-            raise NSTError(f"{path}:{line}: options: {exc}") from None
-        jobs.append(tuple(os.path.join(folder, row[c].strip()) for c in ("content", "style")) + (options,))
+        name = (row.get("name") or "").strip()
+        if name and (_slug(name) != name or name.startswith(".")):
+            raise NSTError(f"{path}:{line}: name '{name}' is not a plain folder name (letters, digits, . _ -)")
+        paths = tuple(os.path.join(folder, row[c].strip()) for c in ("content", "style"))
+        jobs.append(paths + (_row_options(path, line, row.get("options")), name or None))
     return jobs
+
+
+def _slug(text, limit=40):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:limit].strip("_")
+
+
+def _stem(path):
+    return _slug(os.path.splitext(os.path.basename(path))[0]) or "image"
+
+
+def _tag(spec, length):
+    return hashlib.sha256(json.dumps([spec[0], spec[1], list(spec[2])]).encode()).hexdigest()[:length]
+
+
+def _unique(names, specs):
+    """``names`` made unique: a shared name gets what differs (the options), then a hash long enough."""
+    names = [f"{n}--{_slug(' '.join(o.lstrip('-') for o in spec[2]), 60)}" if names.count(n) > 1 and spec[2] else n
+             for n, spec in zip(names, specs)]
+    length = 8
+    while True:
+        shared = {n for n in names if names.count(n) > 1}
+        tagged = [f"{n}-{_tag(spec, length)}" if n in shared else n for n, spec in zip(names, specs)]
+        if len(set(tagged)) == len(tagged) or length >= 64:
+            return tagged
+        length *= 2  # two different jobs whose short hashes met: a longer one tells them apart
 
 
 def name_jobs(specs):
-    """:class:`Job` s with readable ids, unique in the batch, the same for the same specs in any order."""
-    def stem(path):
-        return re.sub(r"[^A-Za-z0-9._-]+", "_", os.path.splitext(os.path.basename(path))[0])[:40] or "image"
+    """:class:`Job` s with readable ids, unique in the batch, the same for the same specs in any order.
 
-    names = [f"{stem(c)}--{stem(s)}" for c, s, _ in specs]
-    jobs = []
-    for name, (content, style, options) in zip(names, specs):
-        if names.count(name) > 1:
-            tag = hashlib.sha256(json.dumps([content, style, list(options)]).encode()).hexdigest()[:6]
-            name = f"{name}-{tag}"
-        jobs.append(Job(name, content, style, tuple(options)))
-    ids = [job.id for job in jobs]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise NSTError(f"the same job is asked twice: {duplicates[0]}")
-    return jobs
+    A spec is (content, style, options) or, from a CSV, (content, style, options, name).
+    """
+    specs = [(c, s, tuple(o), *rest) for c, s, o, *rest in specs]
+    identical = [spec[:3] for spec in specs]
+    repeated = sorted({_stem(s[0]) + "--" + _stem(s[1]) for s in identical if identical.count(s) > 1})
+    if repeated:
+        raise NSTError(f"the same job is asked twice: {repeated[0]}")
+    given = [spec[3] if len(spec) > 3 else None for spec in specs]
+    named = [n for n in given if n]
+    clash = sorted({n for n in named if named.count(n) > 1})
+    if clash:
+        raise NSTError(f"two jobs are named {clash[0]}: each name column value must be unique")
+    names = _unique([g or f"{_stem(c)}--{_stem(s)}" for g, (c, s, *_) in zip(given, specs)], specs)
+    return [Job(name, c, s, o) for name, (c, s, o, *_) in zip(names, specs)]
 
 
 def file_digest(path):

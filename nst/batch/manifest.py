@@ -20,6 +20,8 @@ STATUSES = ("done", "failed", "pending", "running")  # running: only while a bat
 class Manifest:
     """The rows by job id, in the batch's order."""
 
+    batch = None  # the ids of the batch running now, once known
+
     def __init__(self, folder, rows=None):
         self.path, self.rows = os.path.join(folder, MANIFEST_FILE), dict(rows or {})
 
@@ -54,12 +56,18 @@ class Manifest:
         row = self.rows.setdefault(job_id, dict.fromkeys(COLUMNS, ""))
         row.update(id=job_id, **{k: _text(v) for k, v in values.items()})
 
-    def keep_only(self, ids):
-        """Drop the rows of jobs this batch does not have, and order the rest as ``ids``."""
-        self.rows = {i: self.rows[i] for i in ids if i in self.rows}
+    def focus(self, ids):
+        """This batch's jobs first, in its order; other batches' rows in this folder are kept, after them."""
+        self.batch = list(ids)
+        self.rows = {**{i: self.rows[i] for i in ids if i in self.rows}, **self.rows}
+
+    def batch_rows(self):
+        """The rows of this batch's jobs (all rows before :meth:`focus`)."""
+        ids = self.rows if self.batch is None else self.batch
+        return [self.rows[i] for i in ids if i in self.rows]
 
     def counts(self):
-        statuses = [row["status"] for row in self.rows.values()]
+        statuses = [row["status"] for row in self.batch_rows()]
         return {status: statuses.count(status) for status in STATUSES}
 
     def write(self):

@@ -266,21 +266,21 @@ def value_text(setting: str, value: Any) -> str:
 
 def report_result(config: RunConfig, result: Result) -> int:
     """The closing lines: final costs and files, or where an interrupted run left its state."""
-    last = result.history[-1]
+    last, unit = result.history[-1], OPTIMIZERS[config.optimizer].unit
     if result.interrupted:
         saved = result.saved[-1] if result.saved else "nothing"
         how = f"nst train --resume {config.output}" if config.optimizer == "adam" else \
             f"a new run with --init {saved} (L-BFGS runs do not resume)"
         name = signal.Signals(result.interrupted).name
-        print(f"interrupted ({name}) after {last.iteration} steps: saved {saved}, history.csv and checkpoint.npz "
+        print(f"interrupted ({name}) after {last.iteration} {unit}s: saved {saved}, history.csv and checkpoint.npz "
               f"in {config.output}; continue with: {how}", file=sys.stderr)
         return 128 + result.interrupted
     print(f"final J={last.J:.6g} (J_content={last.J_content:.6g}, J_style={last.J_style:.6g}) "
-          f"after {last.iteration} steps")
+          f"after {last.iteration} {unit}s")
     if config.output and result.best is not None:  # a run that wrote a folder took a step at least
         print(f"final image: {config.output_image or result.saved[-1]}\n"
               f"best image: {os.path.join(config.output, BEST_IMAGE)} (J={result.best.J:.6g} after "
-              f"{result.best.iteration} steps)")
+              f"{result.best.iteration} {unit}s)")
     print(f"colour distance to the content: {result.color_distance:.2f} (mean YIQ chroma distance, 0-255)")
     if config.output:
         steps = sum(os.path.basename(path).startswith("iteration_") for path in result.saved)

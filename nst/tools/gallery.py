@@ -159,7 +159,9 @@ def common_options(args):
 def subtitle(row, args):
     size = args.size or f"longer side {args.max_side} px"
     shared = f"all with {' '.join(row.options)}; " if row.options else ""
-    return f"{shared}{size}, {args.iterations} Adam steps, seed {args.seed}, other options at defaults"
+    own = any(o in ("--iterations", "--preset", "--optimizer") for p in row.pictures for o in p.options)
+    steps = f"{args.iterations} Adam steps" + (" unless a picture's options say otherwise" if own else "")
+    return f"{shared}{size}, {steps}, seed {args.seed}, other options at defaults"
 
 
 def wrap(text, width=32):
