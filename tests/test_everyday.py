@@ -1,7 +1,7 @@
 """What a new user reads: words that match what ran."""
 import argparse
 
-from helpers import photo
+from helpers import assert_one_line, interrupt_when, photo
 from nst.commands import train as cli
 from nst.tools import gallery
 
@@ -20,3 +20,24 @@ def test_the_presets_figure_does_not_claim_adam_steps_for_every_panel():
     rows = {row.name: row for row in gallery.ROWS}
     assert "150 Adam steps unless a picture's options say otherwise" in gallery.subtitle(rows["presets"], args)
     assert "150 Adam steps, seed 0" in gallery.subtitle(rows["pooling"], args)
+
+
+def test_a_refused_output_folder_is_one_line_with_no_header_before_it(tiny_vgg, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    c, s = photo(tmp_path / "c.png"), photo(tmp_path / "s.png", seed=1)
+    args = ["--content", c, "--style", s, "--size", "32x48", "--iterations", "1", "--output", str(tmp_path / "o")]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    assert_one_line(cli.main(args), capsys.readouterr().err, "holds an earlier run")
+
+
+def test_a_stopped_run_writes_its_last_image_to_the_output_it_was_given(tiny_vgg, tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    c, s = photo(tmp_path / "c.png"), photo(tmp_path / "s.png", seed=1)
+    result = tmp_path / "me_starry.jpg"
+    folder = tmp_path / "me_starry.run"
+    code, err = interrupt_when(["--content", c, "--style", s, "--size", "64x96", "--save-every", "2", "--quiet",
+                                "--output", str(result), "--iterations", "100000"],
+                               lambda: (folder / "checkpoint.npz").exists())
+    assert code == 130, err
+    assert result.exists() and f"saved {result}" in err

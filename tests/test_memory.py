@@ -35,6 +35,15 @@ def test_refuses_with_a_size_that_fits(vgg_shapes):
         memory.check_fits(vgg_shapes, (height + 64, width + 48), "conv5_1", available=free)
 
 
+def test_refused_in_the_option_the_user_gave(vgg_shapes):
+    with pytest.raises(NSTError) as info:
+        memory.check_fits(vgg_shapes, (15000, 20000), "conv5_1", available=8 * 2**30, option="max_side")
+    message = info.value.message(lambda option: "--" + option.replace("_", "-"))
+    side = int(re.search(r"use --max-side (\d+) or smaller", message).group(1))
+    assert "--size" not in message and 400 < side < 20000
+    memory.check_fits(vgg_shapes, (side * 3 // 4, side), "conv5_1", available=8 * 2**30)  # the suggestion fits
+
+
 def test_default_size_fits_a_laptop(vgg_shapes):
     memory.check_fits(vgg_shapes, (300, 400), "conv5_1", available=4 * 2**30)
 

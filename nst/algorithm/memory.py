@@ -47,8 +47,11 @@ def available_bytes():
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_fits(weights, size, up_to, available=None):
-    """Refuse a size whose estimated peak exceeds free memory, naming the largest that fits."""
+def check_fits(weights, size, up_to, available=None, option="size"):
+    """Refuse a size whose estimated peak exceeds free memory, naming the largest that fits.
+
+    ``option`` is the setting the user sized G with (``size`` or ``max_side``): the answer is in its terms.
+    """
     height, width = size
     available = HEADROOM * (available_bytes() if available is None else available)
     needed = estimate_peak_bytes(weights, height, width, up_to)
@@ -59,8 +62,9 @@ def check_fits(weights, size, up_to, available=None):
         scale *= 0.99  # the pooled sizes round up: step down until the suggestion really fits
     if min(height, width) * scale < MIN_SIDE:
         raise NSTError(f"only {available / 2**30:.1f} GiB of memory is free: not enough for any image size")
-    fit = f"{int(height * scale)}x{int(width * scale)}"
+    fit_h, fit_w = int(height * scale), int(width * scale)
+    fit = f"{max(fit_h, fit_w)} or smaller (a size of {fit_h}x{fit_w})" if option == "max_side" else \
+        f"{fit_h}x{fit_w} or smaller (a longer side of {max(fit_h, fit_w)} px)"
     raise NSTError(
         f"size {height}x{width} needs about {needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
-        f"is free: use {{option}} {fit} or smaller (a longer side of {int(max(height, width) * scale)} px)",
-        "size")
+        f"is free: use {{option}} {fit}", option)

@@ -98,9 +98,9 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
     if checkpoint is not None and checkpoint.fingerprint != fingerprint:
         raise NSTError("the content, style images or weights are not those of the run being resumed, so its "
                        "costs could not continue; start a new run instead")
-    if say:
-        say(start_lines(problem))
     with claim_folder(config, _input_files(problem), checkpoint is not None) as folder:
+        if say:  # everything is checked by now: a refused folder is one line, with no header before it
+            say(start_lines(problem))
         start = start_image(problem, checkpoint, say)
         if folder:
             _write_inputs(folder, problem)
@@ -208,6 +208,8 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
     try:
         steps = optimizer.steps(start, c.iterations, first, elapsed)
         last, interrupted = follow(steps, consumers, c.save_every, c.iterations, folder, problem.picture, stop)
+        if interrupted and folder and folder.result:  # the image the user named holds the last G, as said
+            folder.write_picture(folder.result, problem.picture(last.image))
     finally:
         for consumer in consumers:
             consumer.close()

@@ -74,7 +74,7 @@ def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None)
     scaled = style_size(size, config.style_scale)
     vgg_path = resolve_weights_path(config.vgg)
     weights = read_vgg_weights(vgg_path)
-    memory.check_fits(weights, size, costs.deepest())
+    memory.check_fits(weights, size, costs.deepest(), option="size" if config.size else "max_side")
     try:
         memory.check_fits(weights, scaled, costs.deepest())
     except NSTError as exc:
