@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, TINY, assert_one_line, costs_of, interrupt_when, photo, read_history, subprocess_env
+from nst.algorithm import images
 from nst.commands import train as cli
 from nst.run.outputs import LOCK_FILE
 from synthetic_vgg import make_weights, write_vgg_mat
@@ -143,10 +145,14 @@ def test_two_runs_at_once_one_is_refused(env, tmp_path, capsys):
 def test_temporary_files_of_a_killed_run_are_removed(env, tmp_path):
     out = tmp_path / "out"
     assert train(out, *env, "--iterations", "2") == 0
-    (out / ".checkpoint.npz.k2j4x9.tmp").write_bytes(b"half a checkpoint")
-    (out / ".mine.tmp").write_text("not ours")
+    fd, left = tempfile.mkstemp(dir=out, prefix=".checkpoint.npz" + images.TEMPORARY_MARK, suffix=".tmp")
+    os.write(fd, b"half a checkpoint")  # named as write_atomic names its temporary file
+    os.close(fd)
+    users = [out / ".mine.tmp", out / ".final.png.mine.tmp", out / ".best.png.12345678.tmp"]
+    for path in users:
+        path.write_text("not ours")
     assert cli.main(["--resume", str(out), "--iterations", "3"]) == 0
-    assert not (out / ".checkpoint.npz.k2j4x9.tmp").exists() and (out / ".mine.tmp").exists()
+    assert not os.path.exists(left) and all(path.read_text() == "not ours" for path in users)
 
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

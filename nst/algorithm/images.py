@@ -212,13 +212,16 @@ def file_mode():
     return 0o666 & ~umask
 
 
+TEMPORARY_MARK = ".nst-"  # in write_atomic's temporary names, so only nst's own are ever cleaned up
+
+
 def write_atomic(path, data):
     """Write bytes to ``path`` through a temp file + rename: a reader sees old or new, never half.
 
     The file gets the umask's permissions, not the private 0600 of a temporary file.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + TEMPORARY_MARK, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

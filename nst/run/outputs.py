@@ -23,7 +23,8 @@ from nst.errors import NSTError
 LOCK_FILE = ".nst.lock"
 _RUN_FILE_PATTERNS = [r"(content|style|final|best)\.png|style_\d+\.png|iteration_\d{4,}\.png|history\.csv|"
                       r"checkpoint\.npz"]  # nst train's; other front-ends add theirs
-TEMPORARY = re.compile(r"\.(?P<name>.+)\.[^.]+\.tmp")  # what images.write_atomic leaves if killed mid-write
+# What images.write_atomic leaves if killed mid-write: its mark and mkstemp's 8 random characters.
+TEMPORARY = re.compile(r"\.(?P<name>.+)" + re.escape(images.TEMPORARY_MARK) + r"[a-z0-9_]{8}\.tmp")
 
 # The files of a run folder. Each front-end registers its own (register_run_files), so a folder that
 # holds any run's files is known as a run's, and the lower layer need not know the front-ends.
