@@ -41,3 +41,12 @@ def test_a_stopped_run_writes_its_last_image_to_the_output_it_was_given(tiny_vgg
                                lambda: (folder / "checkpoint.npz").exists())
     assert code == 130, err
     assert result.exists() and f"saved {result}" in err
+
+
+def test_an_output_named_like_a_gif_or_video_is_refused_not_made_a_folder(tiny_vgg, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    for name in ("result.gif", "result.mp4"):
+        code = cli.main(["--size", "32x48", "--iterations", "1", "--output", str(tmp_path / name)])
+        assert_one_line(code, capsys.readouterr().err, f"--output {tmp_path / name}: a result is saved as .png",
+                        f"not {name[-4:]}")
+    assert list(tmp_path.iterdir()) == []

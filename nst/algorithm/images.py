@@ -235,6 +235,21 @@ def write_atomic(path, data):
         raise
 
 
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
+
+
+def unwritable_extension(path):
+    """The extension of ``path`` when it names a picture or video format nst cannot save a result as, else None.
+
+    (Such a name would otherwise be taken for a folder: ``result.gif/``.)
+    """
+    extension = os.path.splitext(str(path))[1].lower()
+    if not extension or extension in IMAGE_EXTENSIONS:
+        return None
+    known = set(Image.registered_extensions()) | set(VIDEO_EXTENSIONS)
+    return extension if extension in known else None
+
+
 def is_image_path(path):
     """Whether ``path`` names an image file by its extension (``out.jpg``), not a folder."""
     return os.path.splitext(str(path))[1].lower() in IMAGE_EXTENSIONS

@@ -17,7 +17,8 @@ from typing import Optional, Tuple
 from nst.algorithm import colors
 from nst.algorithm.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, TV_COSTS
 from nst.algorithm.graph import LEARNING_RATE, CostSettings
-from nst.algorithm.images import DEFAULT_MAX_PIXELS, MAX_SIDE, MIN_SIDE, is_image_path
+from nst.algorithm.images import (
+    DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_SIDE, MIN_SIDE, is_image_path, unwritable_extension)
 from nst.algorithm.optimize import OPTIMIZERS
 from nst.algorithm.styles import normalize_blend
 from nst.algorithm.vgg import PRECISIONS, canonical_layers
@@ -208,6 +209,9 @@ def _check_counts(c):
         raise NSTError("{option} is empty: name a folder or an image file (None writes nothing)", "output")
     if c.output_image and not c.output:
         raise NSTError("{option}: a final image needs a run folder beside it", "output")
+    if c.output and not c.output_image and unwritable_extension(c.output):
+        raise NSTError(f"{{option}} {c.output}: a result is saved as {', '.join(IMAGE_EXTENSIONS)}, not "
+                       f"{unwritable_extension(c.output)}; name one of those, or a folder", "output")
     for name in ("iterations", "save_every"):
         if not getattr(c, name) >= 1:
             raise NSTError(f"{{option}} must be positive, got {getattr(c, name)}", name)
