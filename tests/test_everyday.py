@@ -1,7 +1,11 @@
 """What a new user reads: words that match what ran."""
 import argparse
+import signal
+import socket
+import subprocess
+import sys
 
-from helpers import assert_one_line, interrupt_when, photo
+from helpers import ROOT, assert_one_line, interrupt_when, photo, subprocess_env
 from nst.commands import train as cli
 from nst.tools import gallery
 
@@ -50,3 +54,43 @@ def test_an_output_named_like_a_gif_or_video_is_refused_not_made_a_folder(tiny_v
         assert_one_line(code, capsys.readouterr().err, f"--output {tmp_path / name}: a result is saved as .png",
                         f"not {name[-4:]}")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- nst serve: limits, a port in use, the exit code of a stop -------------------------------------
+
+def test_serve_limits_that_are_not_finite_are_one_line(tiny_vgg, tmp_path, capsys):
+    from nst.web import command as serve
+
+    for option, value in (("--max-upload-mb", "inf"), ("--max-upload-mb", "nan"), ("--max-pixels", "0")):
+        code = serve.main([option, value, "--vgg", tiny_vgg["new"][0], "--output", str(tmp_path / "out")])
+        assert_one_line(code, capsys.readouterr().err, f"{option} ", "give a number above 0", prog="nst serve")
+    assert not (tmp_path / "out").exists()
+
+
+def test_serve_on_a_port_in_use_names_the_option_to_change(tiny_vgg, tmp_path, capsys):
+    from nst.web import command as serve
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        code = serve.main(["--port", port, "--vgg", tiny_vgg["new"][0], "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert_one_line(code, err, f"127.0.0.1:{port}: cannot listen there", "--port", prog="nst serve")
+    assert "GRADIO" not in err
+
+
+def test_serve_stopped_by_a_signal_exits_with_its_code(tiny_vgg, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    process = subprocess.Popen([sys.executable, "-m", "nst", "serve", "--port", port, "--vgg", tiny_vgg["new"][0],
+                                "--output", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=subprocess_env(), cwd=ROOT)
+    try:
+        assert process.stdout.readline().startswith("nst serve: http://127.0.0.1:")  # listening now
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "nst serve: stopped (SIGINT)" in err and "Traceback" not in err

@@ -8,14 +8,18 @@ hub offline. Everything it writes (its upload cache included) goes under
 after its current step and keeps its image.
 """
 import os
+import signal
 import sys
 
 from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
 from nst.errors import NSTError, OneLineParser, report
+from nst.run.interrupt import STOP_SIGNALS, Interrupted
 from nst.run.outputs import prepare_output_dir
 from nst.web.page import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, Limits, Server, build_page
 
 PROG = "nst serve"
+MAX_UPLOAD_MB = 2**20  # a terabyte: beyond it a limit means none
+MAX_PIXELS = 2**40
 GRADIO_CACHE = ".gradio"  # in --output: Gradio's copies of uploads and of what the page shows
 OFFLINE = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
            "GRADIO_SHARE": "False", "GRADIO_SSR_MODE": "False"}
@@ -42,8 +46,10 @@ def check(args):
     """Every check before Gradio starts: the port, the limits, the weights, the output folder."""
     if not 0 < args.port < 65536:
         raise NSTError(f"--port {args.port}: use a port between 1 and 65535")
-    if not (args.max_upload_mb > 0 and args.max_pixels > 0):
-        raise NSTError("--max-upload-mb and --max-pixels must be positive")
+    for option, value, most in (("--max-upload-mb", args.max_upload_mb, MAX_UPLOAD_MB),
+                                ("--max-pixels", args.max_pixels, MAX_PIXELS)):
+        if not (0 < value <= most):  # also NaN and infinity
+            raise NSTError(f"{option} {value:g}: give a number above 0 and at most {most:g}")
     weights = os.path.abspath(resolve_weights_path(args.vgg))
     read_vgg_weights(weights)  # every check of the file now, one line if it fails; then cached for the runs
     output = os.path.abspath(args.output)
@@ -65,8 +71,9 @@ def launch(server, host, port):
                     prevent_thread_lock=True, ssr_mode=False, mcp_server=False, run_history=False, pwa=False,
                     enable_monitoring=False, footer_links=[], allowed_paths=[server.output],
                     max_file_size=server.limits.upload_bytes)
-    except OSError as exc:
-        raise NSTError(f"{host}:{port}: cannot listen there ({exc})") from None
+    except OSError:  # Gradio's own words name its environment variables, not this command's options
+        raise NSTError(f"{host}:{port}: cannot listen there (the port is in use, or the address is not this "
+                       "machine's): choose another with --port or --host") from None
     return page
 
 
@@ -78,12 +85,29 @@ def main(argv=None, prog=PROG):
     except NSTError as exc:
         return report(prog, exc)
     print(f"nst serve: http://{args.host}:{args.port}/ (runs in {server.output}; Ctrl-C stops)", flush=True)
+    stopped = StopSignals()
     try:
-        page.block_thread()
+        page.block_thread()  # returns when a signal's KeyboardInterrupt reaches it
     finally:
         server.stop_all()
         page.close()
-    return 0
+    if stopped.signum is None:
+        return 0
+    print(f"{prog}: stopped ({signal.Signals(stopped.signum).name})", file=sys.stderr)
+    return 128 + stopped.signum
+
+
+class StopSignals:
+    """Ctrl-C, SIGTERM and SIGHUP end the page, remembered so the exit code says which (Gradio swallows it)."""
+
+    def __init__(self):
+        self.signum = None
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._received)
+
+    def _received(self, signum, frame):
+        self.signum = signum
+        raise Interrupted(signum)
 
 
 if __name__ == "__main__":
