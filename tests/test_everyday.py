@@ -94,3 +94,18 @@ def test_serve_stopped_by_a_signal_exits_with_its_code(tiny_vgg, tmp_path):
     finally:
         process.kill()
     assert process.returncode == 130 and "nst serve: stopped (SIGINT)" in err and "Traceback" not in err
+
+
+def test_bench_refuses_no_steps_in_one_line_naming_the_option(capsys):
+    from nst.tools import bench
+
+    assert_one_line(bench.main(["--steps", "0"]), capsys.readouterr().err, "--steps 0: give 1 or more",
+                    prog="nst bench")
+
+
+def test_video_help_offers_no_option_a_video_refuses():
+    from nst.video import command as video
+
+    text = video.build_parser().format_help()
+    assert "--content PATH" not in text and "--coarse-to-fine" not in text and "--logdir" not in text
+    assert "--content-layer" in text and "--style" in text

@@ -62,14 +62,15 @@ def build_parser(prog: str = PROG, helps: Optional[Dict[str, str]] = None) -> ar
     _add_pictures(p, helps)
     _add_costs(p)
     _add_start_and_layers(p)
-    _add_network(p)
+    _add_network(p, helps)
     _add_run_files(p, helps)
     return p
 
 
 def _add_pictures(p, helps):
     """Options of the pictures, where the result goes and how long the run is."""
-    p.add_argument("--content", metavar="PATH", help="content image (default: matplotlib's Grace Hopper photo)")
+    p.add_argument("--content", metavar="PATH",
+                   help=helps.get("content") or "content image (default: matplotlib's Grace Hopper photo)")
     p.add_argument("--style", nargs="+", metavar="PATH", help="style image(s) (default: a painted swirl)")
     p.add_argument("--style-blend", nargs="+", type=float, metavar="W",
                    help="weights of several style images, scaled to sum 1 (default: equal)")
@@ -119,7 +120,7 @@ def _add_start_and_layers(p):
                    help="style layer weights proportional to E**i, summing to 1 (default: off)")
 
 
-def _add_network(p):
+def _add_network(p, helps):
     """Options of the network's size, pooling and number format, the optimizer, the seed."""
     size = p.add_mutually_exclusive_group()
     size.add_argument("--size", metavar="HxW", help="exact size of the generated image; the inputs are "
@@ -133,7 +134,8 @@ def _add_network(p):
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (as the assignment) or lbfgs (as Gatys et "
                    f"al.'s own code) (default: {default('optimizer')})")
     p.add_argument("--coarse-to-fine", type=int, metavar="N",
-                   help="first run N iterations at half size, then refine (default: 0, off)")
+                   help=helps.get("coarse_to_fine") or "first run N iterations at half size, then refine "
+                   "(default: 0, off)")
     p.add_argument("--seed", type=int, metavar="N", help="random seed of the noise: same seed, same costs")
 
 
@@ -143,7 +145,8 @@ def _add_run_files(p, helps):
                    help=f"save the image and a checkpoint every N steps (default: {default('save_every')})")
     p.add_argument("--resume", metavar="DIR",
                    help=helps.get("resume") or "continue the run in DIR from its last checkpoint")
-    p.add_argument("--logdir", metavar="DIR", help="write TensorBoard curves and images there")
+    p.add_argument("--logdir", metavar="DIR",
+                   help=helps.get("logdir") or "write TensorBoard curves and images there")
     p.add_argument("--vgg", metavar="PATH", help="VGG-19 .mat (default: $NST_VGG19, else ./pretrained-model/, "
                    "else the user cache; see nst download)")
     fetch = p.add_mutually_exclusive_group()

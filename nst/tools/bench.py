@@ -369,6 +369,9 @@ def main(argv=None, prog=PROG):
         args = parser.parse_args(argv)
         if args.quick:
             args.sides, args.steps, args.warmup = [256], 3, 1
+        for option, value, least in (("--steps", args.steps, 1), ("--warmup", args.warmup, 0)):
+            if value < least:  # before any worker starts: a median of no steps is no figure
+                raise NSTError(f"{option} {value}: give {least} or more")
         vgg = resolve_weights_path(args.vgg)
         if args.time_to_quality:
             time_to_quality(vgg, args.time_to_quality)

@@ -44,7 +44,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "output": "the video to write (.mp4; default: INPUT's name + _nst.mp4 here); the frames and the state go "
                   "to a folder of its name + .run",
         "iterations": f"steps of each frame after the first (default: {FRAME_ITERATIONS})",
-        "resume": "continue the video run in DIR (OUT.run) from its last finished frame"})
+        "resume": "continue the video run in DIR (OUT.run) from its last finished frame",
+        **dict.fromkeys(NOT_FOR_VIDEO, argparse.SUPPRESS)})  # refused with a reason if given, not offered
     p.description = ("Temporally consistent style transfer of a video (Ruder et al., 2016): each frame starts "
                      "from the previous stylised frame warped by the optical flow, with a temporal cost.")
     p.epilog = EXAMPLES
