@@ -3,6 +3,7 @@
 Test modules import from here (and from ``numpy_vgg``/``synthetic_vgg``), never from each other.
 """
 import csv
+import importlib
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
+import pytest
 
 from nst.algorithm import images
 from numpy_vgg import forward
@@ -50,6 +52,46 @@ def assert_one_line(code, err, *fragments, prog="nst train"):
 
 def subprocess_env(**extra):
     return dict(os.environ, PYTHONPATH=str(ROOT), NST_TF_VERBOSE="", **extra)
+
+
+def require(module, extra="test"):
+    """Import ``module``, a package of the test install: without it the test fails (it is never skipped),
+    with one line saying what to install. See tests/README.md, "What may skip"."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(f"{module} is missing ({exc}): it is part of the {extra} extra; "
+                    f'pip install -e ".[{extra}]"', pytrace=False)
+
+
+HOLD = ROOT / "tests" / "hold"  # its sitecustomize holds a job at its first checkpoint
+
+
+def hold_env(folder, name="job", job=1, **extra):
+    """The environment of a process (and of every process it starts) whose job number ``job`` waits at its
+    first checkpoint, announced by a file ``folder/held-NAME-PID``, until a stop request or ``folder/release``
+    (see tests/hold/sitecustomize.py)."""
+    env = subprocess_env(NST_TEST_HOLD_DIR=str(folder), NST_TEST_HOLD_NAME=name, NST_TEST_HOLD_JOB=str(job),
+                         **extra)
+    env["PYTHONPATH"] = os.pathsep.join([str(HOLD), env["PYTHONPATH"]])
+    return env
+
+
+def held(folder, name="job"):
+    """The held-NAME-PID files in ``folder``: the jobs waiting at their first checkpoint."""
+    return sorted(f for f in os.listdir(folder) if f.startswith(f"held-{name}-"))
+
+
+def wait_until(condition, timeout, what, poll=0.05, alive=None):
+    """Poll ``condition()`` until it is true; fail naming ``what`` after ``timeout`` seconds, or at once
+    when ``alive`` (a Popen) has ended before it came true."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if alive is not None and alive.poll() is not None:
+            pytest.fail(f"the process ended (exit {alive.returncode}) before {what}", pytrace=False)
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout} s: {what}", pytrace=False)
+        time.sleep(poll)  # a poll of the condition above, not a wait for a guessed time
 
 
 def run_cli(args, env_weights=None, module="nst.train"):

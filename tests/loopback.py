@@ -1,10 +1,18 @@
-"""The sockets of a set of processes, read from /proc (no psutil needed), to prove traffic stays on loopback."""
+"""Loopback for the tests: a free port, and the sockets of a set of processes, read from /proc (no psutil
+needed), to prove traffic stays on loopback."""
 import ipaddress
 import os
 import socket
 import struct
 
 LISTEN = "0A"  # TCP state in /proc/net/tcp
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port on ``host`` that nobody listens on at the moment (the system picks it)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 def _address(text):

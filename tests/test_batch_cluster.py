@@ -4,6 +4,13 @@ The head (127.0.0.2) and a second node (127.0.0.3) are started with
 ``ray start``, one CPU each, in process groups of their own, so the test
 kills exactly them and nothing else's Ray. A token of the test's own
 authenticates the three processes to each other.
+
+Nothing here waits for a guessed time. The jobs are held at known points by
+tests/hold/sitecustomize.py: the head's worker waits at its first job's first
+checkpoint until the test releases it, so the second node's worker must take a
+second job; that second job waits at its first checkpoint, and the node is
+killed there. However fast or slow the machine, one job is then done on the
+second node and one is half-way there when it dies.
 """
 import contextlib
 import csv
@@ -12,7 +19,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,34 +26,43 @@ import time
 
 import pytest
 
-from helpers import ROOT, photo, read_history, subprocess_env
-from loopback import descendants, off_loopback, sockets
+from helpers import ROOT, held, hold_env, photo, read_history, subprocess_env, wait_until
+from loopback import descendants, free_port, off_loopback, sockets
 
 HEAD, SECOND = "127.0.0.2", "127.0.0.3"
-STEPS = 400
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HEAD, 0))
-        return s.getsockname()[1]
+STEPS = 100  # the kill comes at a known step (see above): no need for long jobs
 
 
 def node_ports():
     """Distinct ports for what each node would otherwise open on fixed ones."""
-    return [f"--{name}={free_port()}" for name in ("ray-client-server-port", "dashboard-agent-listen-port",
+    return [f"--{name}={free_port(HEAD)}" for name in ("ray-client-server-port", "dashboard-agent-listen-port",
                                                     "dashboard-agent-grpc-port", "metrics-export-port",
                                                     "runtime-env-agent-port")]
 
 
-def stop(process):
-    """End a node: its whole process group, politely, then for good."""
+def stop(process, timeout=60):
+    """End a node: its whole process group, politely, then for good; return once every process of it is gone."""
+    below = descendants(process.pid)
     for signum in (signal.SIGTERM, signal.SIGKILL):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            return
-        time.sleep(2)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+            break
+    for pid in below:  # what left the group, or outlived its leader
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait()
+    wait_until(lambda: not [pid for pid in below if alive(pid)], timeout, f"the node of process {process.pid} gone")
+
+
+def alive(pid):
+    """Whether ``pid`` is a running process (a zombie, dead but not yet reaped by its parent, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def start_node(args, env, log, attempts=3):
@@ -73,10 +88,15 @@ def start_node(args, env, log, attempts=3):
 
 @pytest.fixture
 def two_nodes(tiny_vgg, tmp_path):
+    """(address, head, second, env, holds): the head's worker holds its first job, the second node's worker its
+    second job, each at the job's first checkpoint (``holds``: the folder of the held-* files and the release)."""
     temp = tempfile.mkdtemp(prefix="nst-rc-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    env = subprocess_env(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32),
-                         NST_VGG19=tiny_vgg["new"][0], RAY_agent_register_timeout_ms="120000")
-    port, nodes = free_port(), []
+    holds = tmp_path / "holds"
+    holds.mkdir()
+    common = dict(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32),
+                  NST_VGG19=tiny_vgg["new"][0], RAY_agent_register_timeout_ms="120000")
+    env = subprocess_env(**common)
+    port, nodes = free_port(HEAD), []
 
     def head(attempt):
         return ["--head", f"--node-ip-address={HEAD}", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
@@ -87,10 +107,11 @@ def two_nodes(tiny_vgg, tmp_path):
                 f"--temp-dir={temp}/second{attempt}", *node_ports()]
 
     try:
-        nodes.append(start_node(head, env, tmp_path / "head.log"))
-        nodes.append(start_node(second, env, tmp_path / "second.log"))
-        yield f"{HEAD}:{port}", *nodes, env
+        nodes.append(start_node(head, hold_env(holds, "head", job=1, **common), tmp_path / "head.log"))
+        nodes.append(start_node(second, hold_env(holds, "second", job=2, **common), tmp_path / "second.log"))
+        yield f"{HEAD}:{port}", *nodes, env, holds
     finally:
+        (holds / "release").touch()  # nothing stays held
         for node in reversed(nodes):
             stop(node)
         shutil.rmtree(temp, ignore_errors=True)
@@ -144,7 +165,7 @@ def kill_node(process):
 
 
 def test_two_nodes_then_one_killed_every_job_still_finishes(two_nodes, tiny_vgg, tmp_path):
-    address, head, second, env = two_nodes
+    address, head, second, env, holds = two_nodes
     contents = [photo(tmp_path / f"c{i}.png", (48, 64), i) for i in range(3)]
     styles = [photo(tmp_path / f"s{i}.png", (48, 64), 10 + i) for i in range(2)]
     out = str(tmp_path / "out")
@@ -153,24 +174,22 @@ def test_two_nodes_then_one_killed_every_job_still_finishes(two_nodes, tiny_vgg,
          "--threads", "1", "--content", *contents, "--style", *styles, "--output", out, "--size", "48x64",
          "--iterations", str(STEPS), "--save-every", "10", "--seed", "0", "--quiet"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed, found = None, []
     try:
-        deadline = time.time() + 400
-        while driver.poll() is None and time.time() < deadline and not killed:
-            time.sleep(0.2)
-            rows = read_manifest(out).values()
-            done_there = [r for r in rows if r["status"] == "done" and r["node"] == SECOND]
-            running_there = [r for r in rows if r["status"] == "running" and r["node"] == SECOND
-                             and 0 < saved_steps(os.path.join(out, r["id"])) < STEPS // 2]
-            if done_there and not found:  # both nodes at work: every socket of the cluster and the driver
-                found = sockets(descendants(head.pid) + descendants(second.pid) + descendants(driver.pid))
-            elif done_there and running_there:
-                kill_node(second)  # its raylet, its workers: the node is gone
-                killed = True
+        # the head's first job and the second node's second job, each at its first checkpoint
+        wait_until(lambda: held(holds, "head") and held(holds, "second"), 400,
+                   f"a job held on each node: {read_manifest(out)}", poll=0.2, alive=driver)
+        rows = read_manifest(out).values()
+        done_there = [r for r in rows if r["status"] == "done" and r["node"] == SECOND]
+        running_there = [r for r in rows if r["status"] == "running" and r["node"] == SECOND]
+        assert len(done_there) == 1 and len(running_there) == 1, rows
+        assert saved_steps(os.path.join(out, running_there[0]["id"])) == 10  # its first checkpoint
+        # both nodes at work: every socket of the cluster and the driver
+        found = sockets(descendants(head.pid) + descendants(second.pid) + descendants(driver.pid))
+        kill_node(second)  # its raylet, its workers: the node is gone, its held job with it
+        (holds / "release").touch()  # the head's job goes on, then the rest, the killed node's job too
         _, err = driver.communicate(timeout=400)
     finally:
         driver.kill()
-    assert killed, f"no job ran on {SECOND} to kill: {read_manifest(out)}"
     assert found and off_loopback(found) == [], found
     assert driver.returncode == 0, err
     rows = read_manifest(out)

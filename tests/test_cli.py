@@ -120,7 +120,7 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
     assert done.stderr.strip() == f"nst train: error: {tmp_path / 'nope.png'}: no such image file"
 
 
-# (J, J_content, J_style) of the run below as computed by commit e36d01b, before the options of issue 5:
+# (J, J_content, J_style) of the run below as computed by commit e36d01b, before any option beyond the paper existed:
 # the default run must stay the faithful reproduction.
 PINNED_REAL = [(4.40139612e10, 19180.75, 1.10034419e9), (4.14518149e10, 18840.9062, 1.03629069e9),
                (3.8719488e10, 19500.7637, 967982336), (3.58499205e10, 20391.6836, 896242944),

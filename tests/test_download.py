@@ -3,11 +3,11 @@ one-line errors."""
 import hashlib
 import http.server
 import os
-import socket
 import threading
 
 import pytest
 
+from loopback import free_port
 from nst.errors import NSTError
 from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
 from nst.commands import download
@@ -193,9 +193,7 @@ def test_http_404_is_one_line_naming_the_url(serve, tmp_path, capsys):
 
 
 def test_connection_refused_is_one_line_naming_the_url(tmp_path, capsys):
-    with socket.socket() as sock:  # a port nobody listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nobody listens on it
     url = f"http://127.0.0.1:{port}/imagenet-vgg-verydeep-19.mat"
     dest = tmp_path / "vgg.mat"
     assert download.main([str(dest), "--url", url, "--quiet"]) == 2

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-cv2 = pytest.importorskip("cv2")
+from helpers import require
+
+cv2 = require("cv2")  # the test extra (opencv-python-headless): missing, these tests fail
 from nst.video.flow import optical_flow, reliability, short_term_error, warp  # noqa: E402
 
 

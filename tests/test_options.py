@@ -20,7 +20,7 @@ from synthetic_vgg import MEAN
 
 # History of `nst.train --content c.png --style s.png --iterations 6 --save-every 2 --seed 0
 # --learning-rate 5 --size 32x48` (photo() pictures, tiny "new" weights), computed by commit
-# e36d01b, before issue 5: (J, J_content, J_style) per row.
+# e36d01b, before any option beyond the paper existed: (J, J_content, J_style) per row.
 PINNED_TINY = [(5622740, 0.0358572118, 140568.484), (4300146.5, 0.0275323596, 107503.656),
                (2869566.25, 0.0244237687, 71739.1484), (1606574.62, 0.0289398078, 40164.3594),
                (830287.125, 0.0352037922, 20757.168), (635202.812, 0.0441541076, 15880.0596),

@@ -1,4 +1,4 @@
-"""The two speed options of issue 11 change nothing they must not: oneDNN's cached filters
+"""The two speed options (filter cache, bfloat16) change nothing they must not: oneDNN's cached filters
 (values and gradients equal to tf.nn.conv2d's, weights still outside the GraphDef) and
 --precision bf16 (costs in float32, J close to float64 numpy, the float32 graph untouched)."""
 import numpy as np

@@ -15,10 +15,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from helpers import photo, subprocess_env
+from helpers import photo, require, subprocess_env
 
-pytest.importorskip("gradio")
-pytest.importorskip("playwright.sync_api")
+require("gradio")  # the test extra: missing, the test fails (tests/README.md)
+require("playwright.sync_api")
 from nst.tools.screenshot import CHROMIUM, WATCH_G, browser, fill, serve  # noqa: E402
 
 if not os.path.exists(CHROMIUM):

@@ -14,7 +14,8 @@ from helpers import photo, read_history
 from nst.web import page as webapp
 from nst.web.page import Limits, Server
 
-pytest.importorskip("gradio")  # the callbacks need no Gradio, but the page they serve does: the app extra
+# No Gradio here: the callbacks need none (nst.webapp imports it only to build the page), so these tests run
+# without the app extra. The page itself is tested in a browser by test_serve_browser.py.
 
 
 def form(**changes):
