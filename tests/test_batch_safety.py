@@ -3,6 +3,8 @@ a manifest that keeps other batches' jobs, user files in the output folder left 
 import csv
 import os
 import shutil
+import socket
+import time
 
 import numpy as np
 import pytest
@@ -133,3 +135,15 @@ def test_a_sheet_of_many_contents_stays_within_jpegs_limit_or_says_why(tmp_path)
         sheet.Grid(10000, 1)
     assert command.write_sheet(str(tmp_path), [jobs.Job(f"j{i}", f"/c/{i}.png", "/s.png") for i in range(10000)]) \
         .startswith("no contact sheet (a contact sheet of 10000 contents")
+
+
+def test_an_address_where_nothing_listens_is_one_line_at_once(batch_inputs, tmp_path, capsys):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    start = time.monotonic()
+    code = command.main(["--content", batch_inputs["c0"], "--style", batch_inputs["s0"], "--output",
+                         str(tmp_path / "out"), "--address", address, *SMALL])
+    assert_one_line(code, capsys.readouterr().err, f"--address {address}: nothing answers there", "ray start --head",
+                    prog="nst batch")
+    assert time.monotonic() - start < 30 and not (tmp_path / "out").exists()

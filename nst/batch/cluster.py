@@ -13,6 +13,7 @@ a replacement worker that joins when the cluster has room for it.
 """
 import logging
 import os
+import socket
 import time
 
 from nst.errors import NSTError
@@ -33,6 +34,23 @@ def import_ray():
     return ray
 
 
+PROBE_TIMEOUT_S = 5
+
+
+def check_listening(address):
+    """Refuse at once a HOST:PORT where nothing answers (Ray itself would wait minutes, deaf to SIGTERM)."""
+    if address in (None, "auto") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise NSTError(f"--address {address}: give HOST:PORT of the cluster's head (or 'auto')")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        raise NSTError(f"--address {address}: nothing answers there ({exc.strerror or exc}); start the head "
+                       f"with `ray start --head --port {port}`, or leave --address out to run here") from None
+
+
 def connect(workers=None, address=None, node_ip_address=None, attempts=2):
     """Start embedded Ray or join ``address``; returns whether this call started it (so should stop it).
 
@@ -42,6 +60,7 @@ def connect(workers=None, address=None, node_ip_address=None, attempts=2):
     ray = import_ray()
     if ray.is_initialized():
         return False
+    check_listening(address)
     quiet = dict(log_to_driver=False, logging_level=logging.ERROR)
     for attempt in range(attempts):
         try:

@@ -113,6 +113,7 @@ def _batch(argv, prog):
 
     args, typed, common = parse(argv, prog)
     cluster.import_ray()  # without Ray: the one line saying how to install it, before any work
+    cluster.check_listening(args.address)
     train.configuration(dict(common, output=None))  # the common options checked once, before any job
     output = os.path.abspath(args.output)
     vgg = os.path.abspath(resolve_weights_path(common.get("vgg")))  # the key the workers' in-memory copy has
