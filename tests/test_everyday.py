@@ -109,3 +109,18 @@ def test_video_help_offers_no_option_a_video_refuses():
     text = video.build_parser().format_help()
     assert "--content PATH" not in text and "--coarse-to-fine" not in text and "--logdir" not in text
     assert "--content-layer" in text and "--style" in text
+
+
+def test_a_video_run_folder_that_is_the_input_frames_folder_is_refused(tiny_vgg, tmp_path, monkeypatch, capsys):
+    from nst.video import command as video
+
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    frames = tmp_path / "out.run"
+    frames.mkdir()
+    for i in range(2):
+        photo(frames / f"frame_{i:04d}.png", seed=i)
+    before = {p.name: p.read_bytes() for p in frames.iterdir()}
+    for output in (tmp_path / "out.mp4", frames / "styled.mp4"):
+        code = video.main([str(frames), "--output", str(output), "--size", "32x48", "--quiet"])
+        assert_one_line(code, capsys.readouterr().err, "would hold or be inside the input", prog="nst video")
+    assert {p.name: p.read_bytes() for p in frames.iterdir()} == before

@@ -36,6 +36,11 @@ def frame_name(n: int, extension: str = "png") -> str:
     return f"frame_{n:05d}.{extension}"
 
 
+def _within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or inside it."""
+    return os.path.commonpath([os.path.realpath(path), os.path.realpath(folder)]) == os.path.realpath(folder)
+
+
 @dataclass(frozen=True)
 class VideoSettings:
     """What ``nst video`` adds to the settings of ``nst train``."""
@@ -66,6 +71,10 @@ class VideoSettings:
                     raise NSTError(exc.template, name) from None
         if os.path.abspath(self.output) == os.path.abspath(self.input):
             raise NSTError(f"{self.output}: the output video is the input; name another output", "output")
+        folder, source = self.folder(), os.path.abspath(self.input)
+        if _within(source, folder) or _within(folder, source):
+            raise NSTError(f"{folder}: the run folder of {{option}} {self.output} would hold or be inside the input "
+                           f"{self.input}, whose frames it would write over; name another output", "output")
         return self
 
     def folder(self) -> str:
