@@ -183,3 +183,16 @@ def test_without_gradio_the_benchmark_makes_its_real_clip_with_ffmpeg(tmp_path, 
     path, name, every = videobench.real_clip(str(tmp_path))
     assert "mandelbrot" in name and every == 2
     assert streams(path) == (100, 25.0, False)  # 4 s at 25 fps
+
+
+def test_resume_on_a_replaced_video_or_style_is_refused(weights, tmp_path, capsys):
+    clip = make_clip(tmp_path / "clip.mp4", frames=6, audio=False)
+    out, style = tmp_path / "out.mp4", photo(tmp_path / "s.png", (48, 64), seed=4)
+    code, err = interrupt_when(["video", clip, "--style", style, "--output", str(out), *FAST, "--iterations",
+                                "100000"], lambda: (tmp_path / "out.run" / "video_state.npz").exists(), module="nst")
+    assert code == 130, err
+    state = (tmp_path / "out.run" / "video_state.npz").read_bytes()
+    photo(style, (48, 64), seed=5)  # the same path, another painting
+    assert_one_line(video.main(["--resume", str(tmp_path / "out.run")]), capsys.readouterr().err,
+                    "are not those of the run being resumed", prog="nst video")
+    assert (tmp_path / "out.run" / "video_state.npz").read_bytes() == state

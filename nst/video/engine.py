@@ -106,6 +106,7 @@ class Prepared(NamedTuple):
     frames: Iterator[Tuple[int, np.ndarray]]  # (n, frame), the first one included
     size: Tuple[int, int]  # G's (height, width)
     problem: Problem  # the settings, weights, styles; C and the content are the first frame's
+    fingerprint: str  # the first frame's problem: a resumed run must have the same
 
 
 def prepare_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[str, Any]] = None) -> Prepared:
@@ -119,11 +120,15 @@ def prepare_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[
     if first is None:
         raise NSTError(f"{video.input}: no frames" + (" in the range asked for" if video.start or video.end else ""))
     problem = prepare(config, (first[1], "frame 0"))
+    fingerprint = problem.fingerprint()
+    if state is not None and state["fingerprint"] not in (None, fingerprint):
+        raise NSTError(f"{config.output}: the input video, style images or weights are not those of the run "
+                       "being resumed, so its frames could not continue; start a new run instead")
     size = problem.C.shape[1:3]
     if state is not None and state["G"].shape != (1, *size, 3):
         G = state["G"]
         raise NSTError(f"{config.output}: the saved frame is {G.shape[1]}x{G.shape[2]}, not {size[0]}x{size[1]}")
-    return Prepared(source, selection, _chain(first, frames), size, problem)
+    return Prepared(source, selection, _chain(first, frames), size, problem, fingerprint)
 
 
 class Frames:
@@ -160,7 +165,8 @@ class Frames:
             self.errors.append(short_term_error(picture, _previous_picture(self.folder, n), backward, reliable))
         self.folder.write_picture(frame_name(n), picture)
         self.G, self.previous, self.done = last.image, original, n + 1
-        self.folder.write(STATE_FILE, state_bytes(config, self.video, self.done, self.G, original, self.errors))
+        self.folder.write(STATE_FILE, state_bytes(config, self.video, self.done, self.G, original, self.errors,
+                                                  prepared.fingerprint))
         self.histories.append(last._replace(image=None))
         self.seconds.append(time.perf_counter() - began)
         bar.finished()

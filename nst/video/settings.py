@@ -91,10 +91,11 @@ class VideoSettings:
 
 
 def state_bytes(config: RunConfig, video: VideoSettings, done: int, G: np.ndarray, previous: np.ndarray,
-                errors: List[float]) -> bytes:
-    """video_state.npz: both settings, frames done, the last G (float, not the rounded PNG) and its input."""
+                errors: List[float], fingerprint: str = "") -> bytes:
+    """video_state.npz: both settings, frames done, the last G (float, not the rounded PNG) and its input,
+    and the fingerprint of the first frame's problem (its pixels, the styles', the weights')."""
     header = {"format": FORMAT, "config": config.to_dict(), "video": dataclasses.asdict(video), "done": done,
-              "errors": errors}
+              "errors": errors, "fingerprint": fingerprint}
     return statefile.state_bytes(header, {"G": np.asarray(G, np.float32),
                                           "previous": np.asarray(previous, np.float32)})
 
@@ -115,6 +116,7 @@ def read_state(path: str) -> Dict[str, Any]:
         raise NSTError(f"{path}: not a valid video state: {exc.template}", exc.options) from None
     except Exception as exc:  # zip, JSON, key and type errors all mean the same to the user
         raise NSTError(f"{path}: not a readable video state (damaged?): {exc}") from None
-    return {"config": config, "video": video, "done": done, "G": G, "previous": previous, "errors": errors}
+    return {"config": config, "video": video, "done": done, "G": G, "previous": previous, "errors": errors,
+            "fingerprint": header.get("fingerprint") or None}  # None: a state written before fingerprints
 
 
