@@ -36,13 +36,13 @@ def target_size(config, content_shape):
 
 def style_size(size, scale):
     """The style images' size: G's times the style scale (same aspect)."""
+    if max(size) * scale > images.MAX_SIDE:  # before rounding: 1e308 times a size is infinity
+        raise NSTError(f"{{option}} {scale:g}: style images would be {max(size) * scale:.3g} px on their longer "
+                       f"side, over {images.MAX_SIDE} px", "style_scale")
     scaled = (round(size[0] * scale), round(size[1] * scale))
     if min(scaled) < images.MIN_SIDE:
         raise NSTError(f"{{option}} {scale:g}: style images would be {scaled[0]}x{scaled[1]}, "
                        f"under {images.MIN_SIDE} px on a side", "style_scale")
-    if max(scaled) > images.MAX_SIDE:
-        raise NSTError(f"{{option}} {scale:g}: style images would be {scaled[0]:.3g} px high, over "
-                       f"{images.MAX_SIDE} px", "style_scale")
     return scaled
 
 
