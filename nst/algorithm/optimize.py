@@ -258,4 +258,5 @@ class _Handover:
         self.go_on.release()
 
 
-OPTIMIZERS: Dict[str, Union[Type[Adam], Type[LBFGS]]] = {"adam": Adam, "lbfgs": LBFGS}  # a setting's name -> its optimizer
+# a setting's name -> its optimizer
+OPTIMIZERS: Dict[str, Union[Type[Adam], Type[LBFGS]]] = {"adam": Adam, "lbfgs": LBFGS}
