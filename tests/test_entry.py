@@ -1,5 +1,4 @@
-"""One way in (``nst COMMAND``, ``python -m nst``, the old ``python -m nst.train``) and no import circle."""
-import ast
+"""One way in (``nst COMMAND``, ``python -m nst``, the old ``python -m nst.train``)."""
 import subprocess
 import sys
 
@@ -7,51 +6,6 @@ import pytest
 
 from helpers import ROOT, subprocess_env
 from nst import __version__, entry
-
-PACKAGE = ROOT / "nst"
-
-
-def module_name(path):
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports_of(path, modules):
-    """The package's modules that ``path`` imports, at any depth of its code (function bodies too)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        found |= {name for name in names if name in modules}
-    return found - {"nst"}
-
-
-def test_no_module_of_the_package_imports_itself_back():
-    paths = sorted(PACKAGE.rglob("*.py"))
-    modules = {module_name(p) for p in paths}
-    graph = {module_name(p): imports_of(p, modules) for p in paths}
-    assert graph["nst.commands.train"] >= {"nst.run.loop", "nst.run.config"}  # the parse sees what the code imports
-    assert {m for m, deps in graph.items() if "nst.entry" in deps} == {"nst.train", "nst.__main__"}  # launchers
-
-    def cycle_from(start):
-        stack, seen = [(start, [start])], set()
-        while stack:
-            node, path = stack.pop()
-            for nxt in graph[node]:
-                if nxt == start:
-                    return path + [nxt]
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append((nxt, path + [nxt]))
-        return None
-
-    cycles = [cycle_from(m) for m in graph if cycle_from(m)]
-    assert cycles == [], cycles[0]
-
 
 def run(*args, module="nst"):
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,

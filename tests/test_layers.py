@@ -63,6 +63,11 @@ def test_no_import_circle():
     assert circles == [], " -> ".join(circles[0])
 
 
+def test_the_parse_sees_what_the_code_imports_and_only_launchers_import_the_entry():
+    assert imports_of("nst.commands.train") >= {"nst.run.loop", "nst.run.config"}  # imports in functions too
+    assert {m for m in SOURCES if "nst.entry" in imports_of(m)} == {"nst.train", "nst.__main__"}
+
+
 def test_nothing_outside_tools_imports_a_tool():
     users = {(m, dep) for m in SOURCES if not within(m, "nst.tools") for dep in imports_of(m)
              if within(dep, "nst.tools")}
