@@ -14,7 +14,7 @@ from helpers import photo, read_history
 from nst.web import page as webapp
 from nst.web.page import Limits, Server
 
-# No Gradio here: the callbacks need none (nst.webapp imports it only to build the page), so these tests run
+# No Gradio here: the callbacks need none (nst.web.page imports it only to build the page), so these tests run
 # without the app extra. The page itself is tested in a browser by test_serve_browser.py.
 
 

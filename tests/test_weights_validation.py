@@ -140,3 +140,25 @@ def test_fifo_is_refused_without_blocking(tmp_path):
         pytest.fail("read_vgg_weights blocked on a FIFO")
     assert outcome == {"error": f"{fifo}: not a regular file (a FIFO)"}
     assert time.perf_counter() - start < 1.0
+
+
+def test_the_weights_digest_is_of_the_arrays_not_the_file(tmp_path):
+    """One fingerprint for the weights (resume and batch alike): both layouts of the same arrays agree,
+    one changed value, one swapped layer name or another mean pixel do not; the value is SHA-256 over
+    the arrays, computed here independently."""
+    import hashlib
+    for folder in ("new", "old", "edit"):
+        (tmp_path / folder).mkdir()
+    new, old = (read_vgg_weights(write_with(tmp_path / fmt, lambda c: None, fmt)) for fmt in ("new", "old"))
+    want = hashlib.sha256(np.asarray(new.mean_pixel, np.float64).tobytes())
+    for name in sorted(new.convs):
+        want.update(name.encode() + new.convs[name][0].tobytes())
+        want.update(name.encode() + new.convs[name][1].tobytes())
+    assert new.digest() == old.digest() == want.hexdigest()
+
+    def nudge(convs):
+        convs["conv5_4"][0].flat[7] += 1e-3  # a layer no default cost uses still counts
+    assert read_vgg_weights(write_with(tmp_path / "edit", nudge)).digest() != new.digest()
+    assert new._replace(mean_pixel=new.mean_pixel + 1).digest() != new.digest()
+    swapped = dict(new.convs, conv1_1=new.convs["conv1_2"], conv1_2=new.convs["conv1_1"])
+    assert new._replace(convs=swapped).digest() != new.digest()

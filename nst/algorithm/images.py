@@ -292,5 +292,5 @@ def default_style_image(size=(512, 512), seed=7):
     palette = np.array([[12, 28, 84], [32, 86, 170], [90, 160, 210], [235, 205, 90], [250, 240, 200]], np.float64)
     stops = np.linspace(0, 1, len(palette))
     rgb = np.stack([np.interp(t, stops, palette[:, c]) for c in range(3)], axis=2)
-    return np.clip(rgb, 0, 255).astype(np.float32), "procedural swirl (nst.images.default_style_image)"
+    return np.clip(rgb, 0, 255).astype(np.float32), "procedural swirl (nst.algorithm.images.default_style_image)"
 

@@ -7,6 +7,7 @@ as ``[height, width, in, out]`` with RGB input, which is already the layout
 ``tf.nn.conv2d`` expects, so they are used as they are.
 """
 import functools
+import hashlib
 from typing import NamedTuple
 
 import numpy as np
@@ -16,6 +17,7 @@ from nst.algorithm import onednn
 from nst.algorithm.images import check_regular_file
 from nst.algorithm.tf1 import tf
 from nst.errors import NSTError
+from nst.weights.matfile import BLOCKS  # convs per block: the downloads need it without TensorFlow
 from nst.weights.locate import (  # noqa: F401  (the weights search, re-exported where it was)
     DEFAULT_WEIGHTS, WEIGHTS_ENV, WEIGHTS_FILE, cache_dir, cached_weights_path, resolve_weights_path,
     weights_not_found)
@@ -24,7 +26,6 @@ WEIGHTS_COLLECTION = "vgg_weights"
 PRECISIONS = {"fp32": tf.float32, "bf16": tf.bfloat16}  # what the convolutions run in; costs stay float32
 
 # The convolutional part of VGG-19, in order. Each conv is followed by its relu.
-BLOCKS = (2, 2, 4, 4, 4)
 CONV_LAYERS = tuple(f"conv{b}_{i}" for b, n in enumerate(BLOCKS, 1) for i in range(1, n + 1))
 # Order in which the graph is built; 'convX_Y' names the activation after its ReLU.
 LAYER_ORDER = tuple(
@@ -40,6 +41,14 @@ class VGGWeights(NamedTuple):
     path: str
     convs: dict  # name -> (filters [h, w, in, out] float32, biases [out] float32)
     mean_pixel: np.ndarray  # shape (3,), RGB
+
+    def digest(self) -> str:
+        """SHA-256 of the arrays by layer name: the same weights from any file, copy or format agree."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.mean_pixel, np.float64).tobytes())
+        for name in sorted(self.convs):
+            for array in self.convs[name]:
+                digest.update(name.encode() + np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
 
 
 def canonical_layer(name):

@@ -158,7 +158,7 @@ def write_sheet(output, jobs):
 
 
 def _run(args, typed, common, jobs, weights, output, prog):
-    manifest, digest = Manifest.read(output), joblist.weights_digest(weights)
+    manifest, digest = Manifest.read(output), weights.digest()
     check_sheet(output, jobs, manifest)
     foreign = {job.id: foreign_folder(output, job, manifest) for job in jobs}
     manifest.focus([job.id for job in jobs])

@@ -157,15 +157,6 @@ def file_digest(path):
     return digest.hexdigest()
 
 
-def weights_digest(weights):
-    """sha256 of the weights' arrays, by layer name: the same weights from any file or copy."""
-    digest = hashlib.sha256(weights.mean_pixel.tobytes())
-    for name in sorted(weights.convs):
-        for array in weights.convs[name]:
-            digest.update(name.encode() + array.tobytes())
-    return digest.hexdigest()
-
-
 def fingerprint(config, weights_sha):
     """A digest of what a job's result depends on: its input files' bytes, the weights, the settings."""
     settings = {k: v for k, v in config.to_dict().items() if k not in UNFINGERPRINTED}

@@ -39,7 +39,7 @@ class Checkpoint(NamedTuple):
     best: Optional[Best]
     variables: dict  # variable name -> value
     config: RunConfig
-    fingerprint: str  # of the run's inputs and weights (nst.run.fingerprint)
+    fingerprint: str  # of the run's inputs and weights (Problem.fingerprint)
 
 
 def checkpoint_bytes(checkpoint):

@@ -48,12 +48,9 @@ class Problem(NamedTuple):
         return self._replace(inputs=self.inputs._replace(content=seen, original=original), C=C)
 
     def fingerprint(self) -> str:
-        """A digest of what defines the costs: C, the styles, the start picture and every weight used."""
-        digest = hashlib.sha256()
-        used = sorted(self.weights.convs)
-        arrays = [self.C, *self.S, self.weights.mean_pixel] + [a for n in used for a in self.weights.convs[n]]
-        if self.inputs.init is not None:
-            arrays.append(self.inputs.init)
+        """A digest of what defines the costs: C, the styles, the start picture and the weights."""
+        digest = hashlib.sha256(self.weights.digest().encode())
+        arrays = [self.C, *self.S] + ([self.inputs.init] if self.inputs.init is not None else [])
         for array in arrays:
             array = np.ascontiguousarray(array)
             digest.update(str((array.dtype.str, array.shape)).encode())

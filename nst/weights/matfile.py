@@ -13,7 +13,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import scipy.io
 
-BLOCKS = (2, 2, 4, 4, 4)  # the same fact as nst.vgg.BLOCKS, kept here so downloads need no TensorFlow
+BLOCKS = (2, 2, 4, 4, 4)  # VGG-19's convolutions per block (nst.algorithm.vgg builds on it)
 MEAN_PIXEL_RGB = (123.68, 116.779, 103.939)  # the ImageNet mean pixel every VGG-19 release uses
 Convs = Dict[str, Tuple[np.ndarray, np.ndarray]]
 
