@@ -9,6 +9,7 @@ from helpers import assert_one_line, require
 
 require("cv2")
 imageio_ffmpeg = require("imageio_ffmpeg")
+from nst.tools import videobench  # noqa: E402
 from nst.video import command as video  # noqa: E402
 
 FF = imageio_ffmpeg.get_ffmpeg_exe()
@@ -40,3 +41,15 @@ def test_a_bad_number_of_a_video_option_is_one_line_naming_it(weights, tmp_path,
     code = video.main([str(clip), "--output", str(tmp_path / "out.mp4"), *FAST, *args])
     assert_one_line(code, capsys.readouterr().err, message, prog="nst video")
     assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]
+
+
+BENCH_NUMBERS = [*BAD_NUMBERS, (["--iterations", "0"], "--iterations must be positive, got 0"),
+                 (["--frames", "0"], "--frames must be positive, got 0")]
+
+
+@pytest.mark.parametrize("args, message", BENCH_NUMBERS, ids=[" ".join(args) for args, _ in BENCH_NUMBERS])
+def test_videobench_refuses_a_bad_number_before_any_work(capsys, args, message):
+    code = videobench.main([*args, "--clips", "none", "--no-speed"])
+    out, err = capsys.readouterr()
+    assert_one_line(code, err, message, prog="nst videobench")
+    assert out == ""  # not even the CPU line: nothing was measured

@@ -32,6 +32,16 @@ HISTORY = history_columns("J_temporal")  # frame_NNNNN.csv's
 register_run_files(r"frame_\d{5,}\.(png|csv)|video_state\.npz|preview\.gif")
 
 
+def check_numbers(temporal_weight: float = 0.0, **counts: int) -> None:
+    """Refuse a temporal weight that is negative or not finite, and counts (steps, frames) under 1,
+    naming the setting: ``nst video``'s checks, which ``nst videobench`` makes too."""
+    if not (math.isfinite(temporal_weight) and temporal_weight >= 0):
+        raise NSTError(f"{{option}} must be zero or positive, got {temporal_weight}", "temporal_weight")
+    for name, value in counts.items():
+        if not value >= 1:
+            raise NSTError(f"{{option}} must be positive, got {value}", name)
+
+
 def frame_name(n: int, extension: str = "png") -> str:
     return f"frame_{n:05d}.{extension}"
 
@@ -55,14 +65,11 @@ class VideoSettings:
     every: int = 1
 
     def validate(self) -> "VideoSettings":
-        if not (math.isfinite(self.temporal_weight) and self.temporal_weight >= 0):
-            raise NSTError(f"{{option}} must be zero or positive, got {self.temporal_weight}", "temporal_weight")
+        check_numbers(temporal_weight=self.temporal_weight, first_frame_iterations=self.first_frame_iterations,
+                      every=self.every)
         if self.init_frame not in INIT_FRAMES:
             raise NSTError(f"{{option}}: unknown value {self.init_frame!r}: use one of {', '.join(INIT_FRAMES)}",
                            "init_frame")
-        for name in ("first_frame_iterations", "every"):
-            if not getattr(self, name) >= 1:
-                raise NSTError(f"{{option}} must be positive, got {getattr(self, name)}", name)
         for name in ("start", "end"):
             if getattr(self, name) is not None:
                 try:
