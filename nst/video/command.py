@@ -11,6 +11,7 @@ from typing import Any, Dict, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from nst.algorithm.images import DEFAULT_MAX_PIXELS
 from nst.commands import train
 from nst.errors import NSTError, report
 from nst.run.config import RunConfig
@@ -45,6 +46,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                   "to a folder of its name + .run",
         "iterations": f"steps of each frame after the first (default: {FRAME_ITERATIONS})",
         "resume": "continue the video run in DIR (OUT.run) from its last finished frame",
+        "max_pixels": "refuse a video whose frames (or a folder's images) have more pixels, from the header, "
+                      f"before decoding (default: {DEFAULT_MAX_PIXELS:,})",
         **dict.fromkeys(NOT_FOR_VIDEO, argparse.SUPPRESS)})  # refused with a reason if given, not offered
     p.description = ("Temporally consistent style transfer of a video (Ruder et al., 2016): each frame starts "
                      "from the previous stylised frame warped by the optical flow, with a temporal cost.")

@@ -113,7 +113,7 @@ def prepare_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[
     """Every check before the graph: the video's settings, its source and first frame, then
     :func:`nst.run.prepare` with that frame as the content (the checks of ``nst train``)."""
     video.validate()
-    source = open_source(video.input)
+    source = open_source(video.input, config.max_pixels)
     selection = video.selection(source.fps)
     frames = _frames(source, selection, config.max_pixels)
     first = next(frames, None)

@@ -7,6 +7,7 @@ rate (divided by ``--every``), with the input's audio track from the first
 kept frame on, when it has one; the file appears only when complete.
 """
 import os
+import re
 import subprocess
 import tempfile
 from typing import NamedTuple, Optional
@@ -17,6 +18,7 @@ from nst.algorithm import images
 from nst.errors import NSTError
 
 FOLDER_FPS = 25.0  # a folder of frames has no frame rate of its own
+FFMPEG_INT_MAX = 2**31 - 1  # ffmpeg's -max_pixels is an int
 
 
 class Source(NamedTuple):
@@ -38,8 +40,8 @@ def ffmpeg():
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def open_source(path):
-    """The :class:`Source` at ``path``; one clear error for what is missing, empty or unreadable."""
+def open_source(path, max_pixels=images.DEFAULT_MAX_PIXELS):
+    """The :class:`Source` at ``path``; one clear error for what is missing, empty, unreadable or too large."""
     if os.path.isdir(path):
         files = tuple(os.path.join(path, name) for name in sorted(os.listdir(path)) if images.is_image_path(name))
         if not files:
@@ -51,7 +53,7 @@ def open_source(path):
         raise NSTError(f"{path}: not a regular file")
     if os.path.getsize(path) == 0:
         raise NSTError(f"{path}: the file is empty")
-    _probe(path)
+    _probe(path, max_pixels)
     import imageio.v3 as iio
 
     try:
@@ -66,19 +68,30 @@ def open_source(path):
     return Source(path, fps, count, bool(meta.get("audio_codec")), ())
 
 
-def _probe(path):
-    """Refuse a file without a video stream ffmpeg can decode, naming what is missing."""
-    done = subprocess.run([ffmpeg(), "-hide_banner", "-i", path], capture_output=True, text=True, errors="replace")
+def _decoding(max_pixels):
+    """ffmpeg's input options: its decoder refuses larger frames too, should a stream change size."""
+    return ["-max_pixels", str(min(max_pixels, FFMPEG_INT_MAX))]
+
+
+def _probe(path, max_pixels):
+    """Refuse a file without a video stream ffmpeg decodes, or whose frames (from the header: no frame is
+    decoded) are over ``max_pixels``, as ``nst train`` refuses an image."""
+    done = subprocess.run([ffmpeg(), "-hide_banner", *_decoding(max_pixels), "-i", path], capture_output=True,
+                          text=True, errors="replace")
     streams = [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("Stream #")]
     if not streams:
         raise NSTError(f"{path}: not a video ffmpeg can read ({_first_line(done.stderr)})")
-    video = [line for line in streams if ": Video: " in line]
+    video = [line for line in streams if ": Video: " in line and "(attached pic)" not in line]
     if not video:
         kinds = ", ".join(line.split(": ", 1)[-1].split(",")[0] for line in streams)
         raise NSTError(f"{path}: no video stream (only {kinds})")
     codec = video[0].split(": Video: ", 1)[1].split(",")[0].strip()
     if codec.startswith("none") or "unknown" in codec:
         raise NSTError(f"{path}: its video codec is not one this ffmpeg decodes ({codec})")
+    # the header's size, else (an AVI's MJPEG) the one the decoder refused; ' 0x31637661)', a codec tag, is no size
+    size = re.search(r"Picture size (\d+)x(\d+) exceeds", done.stderr) or re.search(r" (\d+)x(\d+)[ ,]", video[0])
+    if size:
+        images.check_pixel_count(path, (int(size[1]), int(size[2])), max_pixels, "its frames are")
 
 
 def _first_line(exc):
@@ -95,7 +108,7 @@ def read_frames(source, max_pixels=images.DEFAULT_MAX_PIXELS):
     import imageio.v3 as iio
 
     try:
-        for frame in iio.imiter(source.path, plugin="FFMPEG"):
+        for frame in iio.imiter(source.path, plugin="FFMPEG", input_params=_decoding(max_pixels)):
             yield np.asarray(frame[..., :3], np.float32)
     except Exception as exc:
         raise NSTError(f"{source.path}: cannot decode the video ({_first_line(exc)})") from None
