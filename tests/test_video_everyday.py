@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import imageio.v3 as iio
+import numpy as np
 import pytest
 
 from helpers import assert_one_line, require, subprocess_env
@@ -98,3 +100,76 @@ def test_max_pixels_is_the_limit_for_video_frames(weights, tmp_path, capsys):
     assert_one_line(code, capsys.readouterr().err, "its frames are 64x48", "raise --max-pixels", prog="nst video")
     assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]
     assert video.main([str(clip), "--output", str(tmp_path / "o.mp4"), "--max-pixels", str(64 * 48), *FAST]) == 0
+
+
+def starts(path):
+    """Each frame's start in seconds from the first's, from the file's packets (ffmpeg's framecrc)."""
+    out = subprocess.run([FF, "-loglevel", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc",
+                          "-"], capture_output=True, text=True, check=True).stdout
+    num, den = next(line for line in out.splitlines() if line.startswith("#tb 0:")).split()[-1].split("/")
+    pts = sorted(int(line.split(",")[2]) for line in out.splitlines() if line.startswith("0,"))
+    return [(p - pts[0]) * int(num) / int(den) for p in pts]
+
+
+# seconds each frame of the variable-rate clip is shown (multiples of the concat demuxer's 1/25 s)
+DURATIONS = [0.12, 0.2, 0.28, 0.52, 0.88, 0.24, 0.28, 0.48, 0.4, 0.32, 0.28, 0.48]
+
+
+def variable_rate_clip(folder):
+    """12 distinct frames shown 0.12 to 0.88 s each, 4.48 s in all: the concat demuxer's per-image durations."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-frames:v", len(DURATIONS), folder / "in_%02d.png")
+    script = "".join(f"file 'in_{n + 1:02d}.png'\nduration {d}\n" for n, d in enumerate(DURATIONS))
+    (folder / "list.txt").write_text(script)
+    ffmpeg("-f", "concat", "-i", folder / "list.txt", "-fps_mode", "vfr", "-pix_fmt", "yuv420p", folder / "vfr.mp4")
+    return folder / "vfr.mp4"
+
+
+@pytest.mark.parametrize("args, kept", [([], range(12)), (["--every", "2"], range(0, 12, 2)),
+                                        (["--start", "2s"], range(5, 12))], ids=["all", "every 2", "from 2 s"])
+def test_a_variable_frame_rate_keeps_each_frames_time(weights, tmp_path, args, kept):
+    clip, out = variable_rate_clip(tmp_path), tmp_path / "out.mp4"
+    shown, (count, seconds) = starts(clip), imageio_ffmpeg.count_frames_and_secs(str(clip))
+    assert count == 12 and shown == pytest.approx(np.cumsum([0, *DURATIONS[:-1]]), abs=1e-3)
+    assert video.main([str(clip), "--output", str(out), *args, *FAST]) == 0
+    assert imageio_ffmpeg.count_frames_and_secs(str(out)) == (len(kept), pytest.approx(seconds - shown[kept[0]],
+                                                                                        abs=0.02))
+    assert starts(out) == pytest.approx([shown[n] - shown[kept[0]] for n in kept], abs=1e-3)
+
+
+def test_an_odd_size_gets_one_pixel_copied_says_so_and_warns_nothing(tiny_vgg, tmp_path):
+    clip, out = tmp_path / "odd.mp4", tmp_path / "out.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=57x41:rate=10", "-frames:v", "3", "-pix_fmt", "yuv444p", clip)
+    done = subprocess.run([sys.executable, "-m", "nst", "video", str(clip), "--output", str(out), *FAST[2:],
+                           "--size", "41x57"], capture_output=True, text=True, timeout=300,
+                          env=subprocess_env(NST_VGG19=tiny_vgg["new"][0]))
+    assert done.returncode == 0, done.stderr
+    assert "macro_block_size" not in done.stderr and "warning" not in done.stderr.lower(), done.stderr
+    assert "(3 frames, 58x42: an odd side of the frames got a copy of its last row or column" in done.stdout
+    assert iio.imread(tmp_path / "out.run" / "frame_00000.png").shape == (41, 57, 3)  # the frames keep their size
+    first = iio.imread(out, index=0, plugin="FFMPEG").astype(float)
+    assert first.shape == (42, 58, 3)
+    assert np.abs(first[:, 57] - first[:, 56]).mean() < 3 and np.abs(first[41] - first[40]).mean() < 3
+
+
+@pytest.mark.parametrize("name, magic", [("out.mkv", b"\x1a\x45\xdf\xa3"), ("out.mov", b"ftypqt  "),
+                                         ("out.m4v", b"ftypisom"), ("OUT.MP4", b"ftypisom")])
+def test_the_output_is_the_container_its_extension_names(weights, tmp_path, name, magic):
+    clip = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=12", "-f", "lavfi", "-i", "sine", "-frames:v", "3",
+           "-pix_fmt", "yuv420p", clip)
+    assert video.main([str(clip), "--output", str(tmp_path / name), *FAST]) == 0
+    head = (tmp_path / name).read_bytes()[:12]
+    assert magic in (head[:4], head[4:12]), head
+    assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / name))[0] == 3
+    header = subprocess.run([FF, "-hide_banner", "-i", str(tmp_path / name)], capture_output=True, text=True).stderr
+    assert "Video: h264" in header and "Audio: aac" in header, header
+
+
+@pytest.mark.parametrize("name", ["out.avi", "out.webm", "out.gif", "out"])
+def test_an_output_of_another_container_is_refused_before_any_work(weights, tmp_path, capsys, name):
+    clip = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=12", "-frames:v", "2", "-pix_fmt", "yuv420p", clip)
+    code = video.main([str(clip), "--output", str(tmp_path / name), *FAST])
+    assert_one_line(code, capsys.readouterr().err, f"--output {tmp_path / name}: nst video writes .mp4, .m4v, "
+                    ".mov, .mkv", prog="nst video")
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]

@@ -7,7 +7,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from nst.errors import NSTError
 from nst.run import statefile
 from nst.run.config import RunConfig
 from nst.run.outputs import register_run_files
-from nst.video.io import frame_number, parse_position
+from nst.video.io import check_output, frame_number, parse_position
 
 INIT_FRAMES = ("prev-warped", "prev", "content", "noise")
 # Defaults, from nst/tools/videobench.py's measurement (see the README)
@@ -76,6 +76,7 @@ class VideoSettings:
                     parse_position(getattr(self, name))
                 except NSTError as exc:
                     raise NSTError(exc.template, name) from None
+        check_output(self.output)
         if os.path.abspath(self.output) == os.path.abspath(self.input):
             raise NSTError(f"{self.output}: the output video is the input; name another output", "output")
         folder, source = self.folder(), os.path.abspath(self.input)
@@ -87,10 +88,10 @@ class VideoSettings:
     def folder(self) -> str:
         return os.path.splitext(os.path.abspath(self.output))[0] + ".run"
 
-    def selection(self, fps: float) -> Tuple[int, Optional[int], int]:
-        """(first frame, end frame or None, every): which frames of the source are styled."""
-        first = frame_number(parse_position(self.start), fps) if self.start else 0
-        last = frame_number(parse_position(self.end), fps) if self.end else None
+    def selection(self, times: Sequence[float]) -> Tuple[int, Optional[int], int]:
+        """(first frame, end frame or None, every): which frames of the source (shown at ``times``) are styled."""
+        first = frame_number(parse_position(self.start), times) if self.start else 0
+        last = frame_number(parse_position(self.end), times) if self.end else None
         if last is not None and last <= first:
             raise NSTError(f"{{option}}: the end (frame {last}) is not after the start (frame {first})",
                            ("start", "end"))
