@@ -23,11 +23,11 @@ setup(
                  "nbclient>=0.7,<1", "nbformat>=5.7,<6", "ipykernel>=6.20,<8",
                  "ray>=2.9,<3",  # nst batch's tests, embedded and a two-node cluster
                  "gradio>=6.31,<7", "playwright>=1.40,<2",  # the web page and its real-browser test
-                 "opencv-python-headless>=4.5,<6", "imageio-ffmpeg>=0.4.8,<1",  # nst video
+                 "opencv-python-headless>=4.5,<6", "imageio-ffmpeg>=0.6,<1",  # nst video (its ffmpeg 7: -fps_mode)
                  "mypy>=1.5,<2"],  # the type check of the typed modules (tests/test_types.py)
         "notebook": ["notebook>=7,<8", "ipykernel>=6.20,<8"],  # Jupyter, to open notebooks/
         "cluster": ["ray>=2.9,<3"],  # nst batch: Ray, embedded or a cluster
-        "video": ["opencv-python-headless>=4.5,<6", "imageio-ffmpeg>=0.4.8,<1"],  # nst video: DIS flow, ffmpeg
+        "video": ["opencv-python-headless>=4.5,<6", "imageio-ffmpeg>=0.6,<1"],  # nst video: DIS flow, ffmpeg 7+
         "app": ["gradio>=6.31,<7"],  # nst serve: the local web page
     },
     entry_points={"console_scripts": ["nst=nst.entry:main", "nst-train=nst.entry:train_main",

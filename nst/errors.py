@@ -7,6 +7,7 @@ name (``learning_rate``); the command line fills in its flag
 (``--learning-rate``) with :meth:`NSTError.message`.
 """
 import argparse
+import re
 import sys
 
 EXIT_BAD_INPUT = 2
@@ -45,8 +46,18 @@ def report(prog, exc, name=python_name):
     return EXIT_BAD_INPUT
 
 
+# What argparse must read as a value, not an option: its own pattern knows only -1 and -.5, so
+# --temporal-weight -inf or -1e6 got "expected one argument" instead of the option's own check.
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are NSTErrors, so a bad option is one line too, not usage + message."""
+    """argparse whose errors are NSTErrors, so a bad option is one line too, not usage + message;
+    a negative number in any notation is a value."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message):
         raise NSTError(f"{message} (see --help)")

@@ -49,12 +49,12 @@ def check_regular_file(path, what="image", missing=None):
     return info
 
 
-def _check_pixel_count(path, size, max_pixels):
-    """Refuse from the header alone: a tiny compressed file can declare gigabytes of pixels."""
+def check_pixel_count(path, size, max_pixels, what="image is"):
+    """Refuse (width, height) from the header alone: a tiny compressed file can declare gigabytes of pixels."""
     width, height = size
     if width * height > max_pixels:
         raise NSTError(
-            f"{path}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels), "
+            f"{path}: {what} {width}x{height} ({width * height / 1e6:.1f} megapixels), "
             f"over the limit of {max_pixels / 1e6:g} megapixels (raise {{option}} to read it)", "max_pixels"
         )
 
@@ -106,7 +106,7 @@ def _rgb_pixels(path, image):
 def _decode(path, max_pixels):
     """Open lazily, check the header's size, then decode the first frame as a viewer shows it."""
     with Image.open(path) as image:
-        _check_pixel_count(path, image.size, max_pixels)
+        check_pixel_count(path, image.size, max_pixels)
         return _rgb_pixels(path, ImageOps.exif_transpose(image))
 
 

@@ -155,8 +155,8 @@ def _add_run_files(p, helps):
                        "(the routes of nst download, in order)")
     fetch.add_argument("--no-download", action="store_const", const="never", dest="download",
                        help="never offer to download missing weights")
-    p.add_argument("--max-pixels", type=int, metavar="N", help="refuse input images of more pixels, from "
-                   f"their header, before decoding (default: {default('max_pixels'):,})")
+    p.add_argument("--max-pixels", type=int, metavar="N", help=helps.get("max_pixels") or "refuse input images of "
+                   f"more pixels, from their header, before decoding (default: {default('max_pixels'):,})")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder "
                    "(its files are removed first; without this such a folder is refused)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -33,6 +33,7 @@ from nst.errors import NSTError, OneLineParser, report
 from nst.tools.bench import cpu_model
 
 PROG = "nst videobench"
+FRAMES = 8  # of each clip
 VARIANTS = {  # name -> (init frame, temporal weight or None for the default, iterations after the first)
     "a": ("noise", 0.0, "first"),
     "b": ("prev-warped", 0.0, "frame"),
@@ -204,7 +205,7 @@ def gallery(path, clip, folders, shown=4):
 def build_parser(prog=PROG):
     p = OneLineParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="a smoke run: 4 frames, few steps (not for figures)")
-    p.add_argument("--frames", type=int, default=8, help="frames of each clip (default: 8)")
+    p.add_argument("--frames", type=int, help=f"frames of each clip (default: {FRAMES}; --quick: 4)")
     p.add_argument("--size", default="96x128", help="frame size HxW of the consistency runs (default: 96x128)")
     p.add_argument("--first-frame-iterations", type=int, help="default: nst video's")
     p.add_argument("--iterations", type=int, help="steps of each later frame (default: nst video's)")
@@ -225,11 +226,13 @@ def main(argv=None, prog=PROG):
         from nst.video import settings as video
 
         args.size = images.parse_size(args.size)
-        args.first_frame_iterations = args.first_frame_iterations or video.FIRST_FRAME_ITERATIONS
-        args.iterations = args.iterations or video.FRAME_ITERATIONS
+        defaults = (4, 10, 5) if args.quick else (FRAMES, video.FIRST_FRAME_ITERATIONS, video.FRAME_ITERATIONS)
+        for name, value in zip(("frames", "first_frame_iterations", "iterations"), defaults):
+            if getattr(args, name) is None:  # given, a value is kept (0 too: it is refused, not replaced)
+                setattr(args, name, value)
         args.temporal_weight = video.TEMPORAL_WEIGHT if args.temporal_weight is None else args.temporal_weight
-        if args.quick:
-            args.frames, args.first_frame_iterations, args.iterations = 4, 10, 5
+        video.check_numbers(args.temporal_weight, frames=args.frames,
+                            first_frame_iterations=args.first_frame_iterations, iterations=args.iterations)
         print(f"CPU: {cpu_model()}\n{args.frames} frames at {args.size[0]}x{args.size[1]}, first frame "
               f"{args.first_frame_iterations} steps, then {args.iterations}; temporal weight {args.temporal_weight:g}"
               f"; style: the painted swirl; seed 0", flush=True)
@@ -250,7 +253,9 @@ def main(argv=None, prog=PROG):
                 speed(args, workdir)
         return 0
     except NSTError as exc:
-        return report(prog, exc)
+        from nst.commands.train import flag
+
+        return report(prog, exc, flag)
 
 
 if __name__ == "__main__":

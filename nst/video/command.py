@@ -11,11 +11,13 @@ from typing import Any, Dict, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from nst.algorithm.images import DEFAULT_MAX_PIXELS
 from nst.commands import train
 from nst.errors import NSTError, report
 from nst.run.config import RunConfig
 from nst.run.interrupt import exit_code
 from nst.video.engine import VideoResult, run_video
+from nst.video.io import CONTAINERS
 from nst.video.settings import (
     FIRST_FRAME_ITERATIONS,
     FRAME_ITERATIONS,
@@ -31,7 +33,7 @@ NOT_FOR_VIDEO = ("content", "coarse_to_fine", "logdir")
 VIDEO_OPTIONS = ("input", "temporal_weight", "init_frame", "first_frame_iterations", "start", "end", "every")
 
 EXAMPLES = """examples:
-  nst video clip.mp4 --style starry.jpg --output out.mp4       frames in out.run/, out.mp4 at the clip's fps
+  nst video clip.mp4 --style starry.jpg --output out.mp4       frames in out.run/, out.mp4 with the clip's timing
   nst video clip.mp4 --style s.jpg --max-side 256 --end 2s --every 2    a quick look at the first two seconds
   nst video frames/ --style s.jpg --temporal-weight 0 --init-frame noise   independent frames (they flicker)
   nst video --resume out.run                                    continue after Ctrl-C or a kill
@@ -41,10 +43,12 @@ EXAMPLES = """examples:
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """``nst train``'s parser (every image option), plus the video's own options."""
     p = train.build_parser(prog, helps={  # the same option, a video's meaning
-        "output": "the video to write (.mp4; default: INPUT's name + _nst.mp4 here); the frames and the state go "
-                  "to a folder of its name + .run",
+        "output": f"the video to write: H.264 in {', '.join(CONTAINERS)}, by its extension (default: INPUT's name "
+                  "+ _nst.mp4 here); the frames and the state go to a folder of its name + .run",
         "iterations": f"steps of each frame after the first (default: {FRAME_ITERATIONS})",
         "resume": "continue the video run in DIR (OUT.run) from its last finished frame",
+        "max_pixels": "refuse a video whose frames (or a folder's images) have more pixels, from the header, "
+                      f"before decoding (default: {DEFAULT_MAX_PIXELS:,})",
         **dict.fromkeys(NOT_FOR_VIDEO, argparse.SUPPRESS)})  # refused with a reason if given, not offered
     p.description = ("Temporally consistent style transfer of a video (Ruder et al., 2016): each frame starts "
                      "from the previous stylised frame warped by the optical flow, with a temporal cost.")
@@ -57,9 +61,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                    "(default: prev-warped; noise is the paper's noise + content mix)")
     v.add_argument("--first-frame-iterations", type=int, metavar="N",
                    help=f"steps of the first frame (default: {FIRST_FRAME_ITERATIONS})")
-    v.add_argument("--start", metavar="T", help="first frame: a frame number (12) or seconds (2.5s)")
+    v.add_argument("--start", metavar="T", help="first frame: a frame number (12) or seconds (2.5s: the first "
+                   "frame shown at or after)")
     v.add_argument("--end", metavar="T", help="stop before this frame number or time")
-    v.add_argument("--every", type=int, metavar="N", help="style every N-th frame (the video's rate divided by N)")
+    v.add_argument("--every", type=int, metavar="N", help="style every N-th frame, shown until the next kept one "
+                   "(the video's rate divided by N)")
     return p
 
 
@@ -123,10 +129,16 @@ def report_result(video: VideoSettings, result: VideoResult) -> int:
               f"frames and the state are in {name}; continue with: nst video --resume {name}", file=sys.stderr)
         return 128 + result.interrupted
     mean = f"{np.mean(result.errors):.4g}" if result.errors else "n/a (one frame)"
-    print(f"wrote {result.output} ({result.frames} frames)\nframes, their cost histories and preview.gif "
-          f"(input | output) in {name}\nshort-term consistency error (mean squared difference to the warped "
-          f"previous frame over reliable pixels, 0-255): {mean}")
+    print(f"wrote {result.output} ({result.frames} frames{_padded(result.padded)})\nframes, their cost histories "
+          f"and preview.gif (input | output) in {name}\nshort-term consistency error (mean squared difference to "
+          f"the warped previous frame over reliable pixels, 0-255): {mean}")
     return 0
+
+
+def _padded(size):
+    """Why the video is a pixel larger than its frames, when it is."""
+    return "" if size is None else (f", {size[0]}x{size[1]}: an odd side of the frames got a copy of its last row "
+                                    "or column, as H.264's yuv420p needs even sides")
 
 
 def main(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> int:

@@ -33,6 +33,7 @@ from nst.run.problem import Problem, prepare
 from nst.video.io import (
     Source,
     keep,
+    kept_times,
     open_source,
     read_frames,
     write_preview,
@@ -56,6 +57,7 @@ class VideoResult(NamedTuple):
     interrupted: Optional[int]  # the signal that stopped it
     output: Optional[str]  # the video written, or None when interrupted
     seconds: List[float]  # seconds of each frame styled in this session, flow included
+    padded: Optional[Tuple[int, int]] = None  # the video's (width, height) when the frames' odd sides were padded
 
 
 class FrameBar(Consumer):
@@ -94,8 +96,7 @@ def _frames(source, selection, max_pixels):
 
 def _count(source, selection):
     first, last, every = selection
-    end = source.frames if last is None else min(last, source.frames or last)
-    return None if end is None else len(range(first, end, every))
+    return len(range(first, source.frames if last is None else min(last, source.frames), every))
 
 
 class Prepared(NamedTuple):
@@ -113,8 +114,8 @@ def prepare_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[
     """Every check before the graph: the video's settings, its source and first frame, then
     :func:`nst.run.prepare` with that frame as the content (the checks of ``nst train``)."""
     video.validate()
-    source = open_source(video.input)
-    selection = video.selection(source.fps)
+    source = open_source(video.input, config.max_pixels)
+    selection = video.selection(source.times)
     frames = _frames(source, selection, config.max_pixels)
     first = next(frames, None)
     if first is None:
@@ -187,7 +188,8 @@ def run_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[str,
     inputs = {"input": video.input, "style": config.style, "init": config.init_image, "vgg": problem.vgg_path}
     with claim_folder(config, inputs, state is not None, os.path.abspath(video.output)) as folder:
         if say:
-            say(start_lines(problem, f"input:   {video.input} ({prepared.source.fps:g} fps)",
+            say(start_lines(problem, f"input:   {video.input} ({prepared.source.frames} frames, "
+                                     f"{prepared.source.times[-1]:.4g} s)",
                             f"{video.first_frame_iterations} then {config.iterations} {config.optimizer} steps "
                             f"a frame, temporal weight {video.temporal_weight:g}"))
         with session() as sess:
@@ -196,10 +198,10 @@ def run_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[str,
             loop = Frames(graph, folder, video, state, config.optimizer)
             interrupted = _loop(loop, prepared, FrameBar(_count(prepared.source, prepared.selection), loop.done,
                                                          config.quiet))
-        output = None
+        output, padded = None, None
         if loop.done and not interrupted:
-            output = _finish(folder, prepared, video, loop.done)
-    return VideoResult(loop.done, loop.errors, loop.histories, interrupted, output, loop.seconds)
+            output, padded = _finish(folder, prepared, video, loop.done)
+    return VideoResult(loop.done, loop.errors, loop.histories, interrupted, output, loop.seconds, padded)
 
 
 def _loop(loop, prepared, bar):
@@ -242,21 +244,18 @@ def _start(problem, init_frame, n, G, warped):
 
 
 def _finish(folder, prepared, video, done):
-    """Write the video from the frames in the folder, and the side-by-side preview."""
+    """Write the video from the frames in the folder, each shown as long as its input frame(s), and the
+    side-by-side preview; (the video, its (width, height) if padded to even sides, else None)."""
     source, selection, size = prepared.source, prepared.selection, prepared.size
-    max_pixels = prepared.problem.config.max_pixels
-    fps = source.fps / video.every
-    pictures = (images.load_image(os.path.join(folder.path, frame_name(n))).astype(np.uint8) for n in range(done))
-    start_seconds = selection[0] / source.fps
-    write_video(video.output, pictures, fps, source.path if source.has_audio else None, start_seconds)
-    count = min(done, int(PREVIEW_SECONDS * fps) + 1)
+    times = kept_times(source.times, selection, done)
+    pictures = [os.path.join(folder.path, frame_name(n)) for n in range(done)]
+    audio = source.path if source.has_audio else None
+    written = write_video(video.output, pictures, times, audio, source.times[selection[0]])
     pairs = []
-    for n, frame in _frames(source, selection, max_pixels):
-        if n >= count:
+    for n, frame in _frames(source, selection, prepared.problem.config.max_pixels):
+        if n >= done or times[n] >= PREVIEW_SECONDS:
             break
-        output = images.load_image(os.path.join(folder.path, frame_name(n))).astype(np.uint8)
+        output = images.load_image(pictures[n]).astype(np.uint8)
         pairs.append((np.rint(images.resize_image(frame, size)).astype(np.uint8), output))
-    write_preview(os.path.join(folder.path, PREVIEW_FILE), pairs, fps)
-    return video.output
-
-
+    write_preview(os.path.join(folder.path, PREVIEW_FILE), pairs, np.diff(times))
+    return video.output, (written if written != (size[1], size[0]) else None)

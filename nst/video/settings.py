@@ -7,7 +7,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from nst.errors import NSTError
 from nst.run import statefile
 from nst.run.config import RunConfig
 from nst.run.outputs import register_run_files
-from nst.video.io import frame_number, parse_position
+from nst.video.io import check_output, frame_number, parse_position
 
 INIT_FRAMES = ("prev-warped", "prev", "content", "noise")
 # Defaults, from nst/tools/videobench.py's measurement (see the README)
@@ -30,6 +30,16 @@ FORMAT = 1
 HISTORY = history_columns("J_temporal")  # frame_NNNNN.csv's
 
 register_run_files(r"frame_\d{5,}\.(png|csv)|video_state\.npz|preview\.gif")
+
+
+def check_numbers(temporal_weight: float = 0.0, **counts: int) -> None:
+    """Refuse a temporal weight that is negative or not finite, and counts (steps, frames) under 1,
+    naming the setting: ``nst video``'s checks, which ``nst videobench`` makes too."""
+    if not (math.isfinite(temporal_weight) and temporal_weight >= 0):
+        raise NSTError(f"{{option}} must be zero or positive, got {temporal_weight}", "temporal_weight")
+    for name, value in counts.items():
+        if not value >= 1:
+            raise NSTError(f"{{option}} must be positive, got {value}", name)
 
 
 def frame_name(n: int, extension: str = "png") -> str:
@@ -55,20 +65,18 @@ class VideoSettings:
     every: int = 1
 
     def validate(self) -> "VideoSettings":
-        if not (math.isfinite(self.temporal_weight) and self.temporal_weight >= 0):
-            raise NSTError(f"{{option}} must be zero or positive, got {self.temporal_weight}", "temporal_weight")
+        check_numbers(temporal_weight=self.temporal_weight, first_frame_iterations=self.first_frame_iterations,
+                      every=self.every)
         if self.init_frame not in INIT_FRAMES:
             raise NSTError(f"{{option}}: unknown value {self.init_frame!r}: use one of {', '.join(INIT_FRAMES)}",
                            "init_frame")
-        for name in ("first_frame_iterations", "every"):
-            if not getattr(self, name) >= 1:
-                raise NSTError(f"{{option}} must be positive, got {getattr(self, name)}", name)
         for name in ("start", "end"):
             if getattr(self, name) is not None:
                 try:
                     parse_position(getattr(self, name))
                 except NSTError as exc:
                     raise NSTError(exc.template, name) from None
+        check_output(self.output)
         if os.path.abspath(self.output) == os.path.abspath(self.input):
             raise NSTError(f"{self.output}: the output video is the input; name another output", "output")
         folder, source = self.folder(), os.path.abspath(self.input)
@@ -80,10 +88,10 @@ class VideoSettings:
     def folder(self) -> str:
         return os.path.splitext(os.path.abspath(self.output))[0] + ".run"
 
-    def selection(self, fps: float) -> Tuple[int, Optional[int], int]:
-        """(first frame, end frame or None, every): which frames of the source are styled."""
-        first = frame_number(parse_position(self.start), fps) if self.start else 0
-        last = frame_number(parse_position(self.end), fps) if self.end else None
+    def selection(self, times: Sequence[float]) -> Tuple[int, Optional[int], int]:
+        """(first frame, end frame or None, every): which frames of the source (shown at ``times``) are styled."""
+        first = frame_number(parse_position(self.start), times) if self.start else 0
+        last = frame_number(parse_position(self.end), times) if self.end else None
         if last is not None and last <= first:
             raise NSTError(f"{{option}}: the end (frame {last}) is not after the start (frame {first})",
                            ("start", "end"))
