@@ -4,23 +4,34 @@ A half-size step costs a quarter of a full one, and the large structures of
 the style settle there; the full-size run then only refines. Either optimizer
 can run each stage (``run(graph, G, iterations) -> image``).
 """
+from typing import Callable, Optional, Sequence, Tuple
+
+import numpy as np
+
 from nst.algorithm import images
-from nst.algorithm.graph import build_graph, new_session
+from nst.algorithm.graph import CostSettings, StyleTransferGraph, build_graph, new_session
+from nst.algorithm.styles import StyleImages
+from nst.algorithm.vgg import VGGWeights
+
+# How a stage is optimised: (graph, normalised start G, iterations) -> the normalised G reached.
+Stage = Callable[[StyleTransferGraph, np.ndarray, int], np.ndarray]
 
 
-def half_size(size):
+def half_size(size: Sequence[int]) -> Tuple[int, ...]:
     """Half of (height, width), aspect kept, the shorter side never below what VGG-19 can take."""
     scale = max(0.5, images.MIN_SIDE / min(size))
     return tuple(round(side * scale) for side in size)
 
 
-def resize_normalized(image, size, mean_pixel):
+def resize_normalized(image: np.ndarray, size: Sequence[int], mean_pixel: np.ndarray) -> np.ndarray:
     """Resize a normalised (1, h, w, 3) image to ``size`` (no crop: it is already G's aspect)."""
     pixels = images.resize_image(image[0] + mean_pixel, size, crop=False)
     return images.reshape_and_normalize_image(pixels, mean_pixel)
 
 
-def coarse_start(weights, content, styles, generated, settings, iterations, run, style_blend=None):
+def coarse_start(weights: VGGWeights, content: np.ndarray, styles: StyleImages,
+                 generated: np.ndarray, settings: Optional[CostSettings], iterations: int, run: Stage,
+                 style_blend: Optional[Sequence[float]] = None) -> np.ndarray:
     """Run ``iterations`` at half size from the downsampled G; return the result upsampled.
 
     ``content`` and each of ``styles`` (one array or a list) are (H, W, 3) on
@@ -30,7 +41,7 @@ def coarse_start(weights, content, styles, generated, settings, iterations, run,
     size, small = generated.shape[1:3], half_size(generated.shape[1:3])
     mean = weights.mean_pixel
 
-    def halved(picture, target):
+    def halved(picture: np.ndarray, target: Sequence[int]) -> np.ndarray:
         return images.reshape_and_normalize_image(images.resize_image(picture, target, crop=False), mean)
 
     styles = styles if isinstance(styles, (list, tuple)) else [styles]

@@ -13,6 +13,8 @@ Two ways, each a value of ``nst train --preserve-colors``:
 distance, per pixel, between two images' (I, Q) chroma, on the 0..255 scale.
 All functions take and return float (H, W, 3) RGB on 0..255.
 """
+from typing import Callable, Optional
+
 import numpy as np
 
 MODES = ("luminance", "histogram")
@@ -23,11 +25,11 @@ RGB_FROM_YIQ = np.linalg.inv(YIQ_FROM_RGB)
 EPS = 1e-6
 
 
-def rgb_to_yiq(pixels):
+def rgb_to_yiq(pixels: np.ndarray) -> np.ndarray:
     return np.asarray(pixels, np.float64) @ YIQ_FROM_RGB.T
 
 
-def yiq_to_rgb(yiq):
+def yiq_to_rgb(yiq: np.ndarray) -> np.ndarray:
     return np.asarray(yiq, np.float64) @ RGB_FROM_YIQ.T
 
 
@@ -36,18 +38,18 @@ def _gray(luminance):
     return np.repeat(np.clip(luminance, 0, 255)[:, :, None], 3, axis=2).astype(np.float32)
 
 
-def luminance_image(pixels):
+def luminance_image(pixels: np.ndarray) -> np.ndarray:
     """The image's Y as a gray RGB image: what the network sees of C in luminance mode."""
     return _gray(rgb_to_yiq(pixels)[:, :, 0])
 
 
-def matched_luminance_image(style, content):
+def matched_luminance_image(style: np.ndarray, content: np.ndarray) -> np.ndarray:
     """The style's Y shifted and scaled to the content's mean and std, as a gray RGB image."""
     y_s, y_c = rgb_to_yiq(style)[:, :, 0], rgb_to_yiq(content)[:, :, 0]
     return _gray((y_s - y_s.mean()) * (y_c.std() / max(y_s.std(), EPS)) + y_c.mean())
 
 
-def recombine(generated, content):
+def recombine(generated: np.ndarray, content: np.ndarray) -> np.ndarray:
     """G's luminance with C's chroma (I, Q), back to RGB and clipped to 0..255."""
     yiq = rgb_to_yiq(content)
     yiq[:, :, 0] = rgb_to_yiq(generated)[:, :, 0]
@@ -60,7 +62,7 @@ def _sqrtm(cov, power):
     return (vectors * np.maximum(values, EPS) ** power) @ vectors.T
 
 
-def match_color_statistics(style, content, clip=True):
+def match_color_statistics(style: np.ndarray, content: np.ndarray, clip: bool = True) -> np.ndarray:
     """The style with its RGB mean and covariance replaced by the content's (module doc)."""
     s, c = (np.asarray(x, np.float64).reshape(-1, 3) for x in (style, content))
     mu_s, mu_c = s.mean(axis=0), c.mean(axis=0)
@@ -69,18 +71,18 @@ def match_color_statistics(style, content, clip=True):
     return np.clip(out, 0, 255).astype(np.float32) if clip else out
 
 
-def chroma_distance(a, b):
+def chroma_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Mean over pixels of |(I, Q)_a - (I, Q)_b|: 0 when two images have the same colours."""
     diff = rgb_to_yiq(a)[:, :, 1:] - rgb_to_yiq(b)[:, :, 1:]
     return float(np.sqrt((diff**2).sum(axis=2)).mean())
 
 
-def prepare_content(content, mode):
+def prepare_content(content: np.ndarray, mode: Optional[str]) -> np.ndarray:
     """C as the network sees it: its luminance in luminance mode, else unchanged."""
     return luminance_image(content) if mode == "luminance" else content
 
 
-def prepare_style(style, content, mode):
+def prepare_style(style: np.ndarray, content: np.ndarray, mode: Optional[str]) -> np.ndarray:
     """S as the network sees it, given C at G's size (``content``) and the mode."""
     if mode == "luminance":
         return matched_luminance_image(style, content)
@@ -89,7 +91,7 @@ def prepare_style(style, content, mode):
     return style
 
 
-def output_transform(content, mode):
+def output_transform(content: np.ndarray, mode: Optional[str]) -> Optional[Callable[[np.ndarray], np.ndarray]]:
     """What turns G's pixels into the saved picture: recombination in luminance mode, else None."""
     if mode != "luminance":
         return None

@@ -11,9 +11,13 @@ weights, eq. (2) against a given Gram target (a style of another size, or a
 blend of styles; see ``nst.styles``), and a total-variation term
 ``J_tv`` added as ``tv_weight * J_tv``.
 """
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+
 import numpy as np
 
-from nst.algorithm.tf1 import tf
+from nst.algorithm.tf1 import Tensor, tf
+
+Layers = Sequence[Tuple[str, float]]  # (layer name, weight) pairs: lambda^l of eq. (2), w^l of eq. (1)
 
 # The course's style layers, each weighted 0.2.
 STYLE_LAYERS = [("conv1_1", 0.2), ("conv2_1", 0.2), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2)]
@@ -26,19 +30,19 @@ def _dims(a):
     return n_H, n_W, n_C
 
 
-def compute_content_cost(a_C, a_G):
+def compute_content_cost(a_C: Tensor, a_G: Tensor) -> Tensor:
     """Eq. (1): squared distance of the content-layer activations, over 4 nH nW nC."""
     n_H, n_W, n_C = _dims(a_G)
     return tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
 
 
-def unroll(a):
+def unroll(a: Tensor) -> Tensor:
     """(1, nH, nW, nC) activations -> A of shape (nC, nH*nW): one row per channel."""
     n_H, n_W, n_C = _dims(a)
     return tf.transpose(tf.reshape(a, [n_H * n_W, n_C]))
 
 
-def gram_matrix(A):
+def gram_matrix(A: Tensor) -> Tensor:
     """G_A = A A^T: how strongly each pair of channels fires together."""
     return tf.matmul(A, A, transpose_b=True)
 
@@ -53,7 +57,7 @@ def _gram_FtF(F):
     return tf.matmul(F, F, transpose_a=True), grad
 
 
-def gram_of_activations(a):
+def gram_of_activations(a: Tensor) -> Tensor:
     """gram_matrix(unroll(a)) computed as F^T F, F = a as (nH*nW, nC).
 
     The same sums of products, but the matmul reads F transposed in place
@@ -70,17 +74,19 @@ def _gram_distance(GS, GG, a_G):
     return tf.reduce_sum(tf.square(GS - GG)) / (4.0 * n_C**2 * (n_H * n_W) ** 2)
 
 
-def compute_layer_style_cost(a_S, a_G):
+def compute_layer_style_cost(a_S: Tensor, a_G: Tensor) -> Tensor:
     """Eq. (2), literally: unroll both, Gram both, squared distance over 4 nC^2 (nH nW)^2."""
     return _gram_distance(gram_matrix(unroll(a_S)), gram_matrix(unroll(a_G)), a_G)
 
 
-def compute_layer_style_cost_from_gram(GS, a_G):
+def compute_layer_style_cost_from_gram(GS: Tensor, a_G: Tensor) -> Tensor:
     """Eq. (2) with Gram_S given (computed once, not every step; on G's scale, see nst.styles)."""
     return _gram_distance(GS, gram_of_activations(a_G), a_G)
 
 
-def compute_style_cost(model, STYLE_LAYERS=STYLE_LAYERS, style_activations=None, style_grams=None):
+def compute_style_cost(model: Mapping[str, Tensor], STYLE_LAYERS: Layers = STYLE_LAYERS,
+                       style_activations: Optional[Mapping[str, np.ndarray]] = None,
+                       style_grams: Optional[Mapping[str, np.ndarray]] = None) -> Tensor:
     """Sum of lambda^l J_style^l over the style layers.
 
     As in the course, a_S is read by running each layer in the default session
@@ -101,7 +107,8 @@ def compute_style_cost(model, STYLE_LAYERS=STYLE_LAYERS, style_activations=None,
     return J_style
 
 
-def compute_blended_content_cost(model, CONTENT_LAYERS, content_activations):
+def compute_blended_content_cost(model: Mapping[str, Tensor], CONTENT_LAYERS: Layers,
+                                 content_activations: Mapping[str, Union[np.ndarray, Tensor]]) -> Tensor:
     """Sum of w^l J_content^l: eq. (1) at several layers (e.g. conv4_2 and conv5_2), weighted.
 
     With the one layer of the course at weight 1 this is eq. (1) itself, bit for bit. An
@@ -115,7 +122,7 @@ def compute_blended_content_cost(model, CONTENT_LAYERS, content_activations):
     return J_content
 
 
-def compute_tv_cost(image):
+def compute_tv_cost(image: Tensor) -> Tensor:
     """J_tv: mean squared difference of vertical plus of horizontal neighbours.
 
     A smoothness prior against the high-frequency noise Adam leaves; it is the
@@ -126,7 +133,7 @@ def compute_tv_cost(image):
     return tf.reduce_mean(tf.square(dy)) + tf.reduce_mean(tf.square(dx))
 
 
-def compute_tv_cost_jcjohnson(image):
+def compute_tv_cost_jcjohnson(image: Tensor) -> Tensor:
     """J_tv of jcjohnson/neural-style's TVLoss: half the sum of squared right and down differences.
 
     Both differences are taken over the top-left (nH-1) x (nW-1) block, as its
@@ -144,10 +151,11 @@ def compute_tv_cost_jcjohnson(image):
 
 
 # The forms of J_tv, by the name a setting gives them; "mean" is the default.
-TV_COSTS = {"mean": compute_tv_cost, "jcjohnson": compute_tv_cost_jcjohnson}
+TV_COSTS: Dict[str, Callable[[Tensor], Tensor]] = {"mean": compute_tv_cost, "jcjohnson": compute_tv_cost_jcjohnson}
 
 
-def total_cost(J_content, J_style, alpha=ALPHA, beta=BETA, J_tv=None, tv_weight=0.0):
+def total_cost(J_content: Tensor, J_style: Tensor, alpha: float = ALPHA, beta: float = BETA,
+               J_tv: Optional[Tensor] = None, tv_weight: float = 0.0) -> Tensor:
     """J = alpha J_content + beta J_style (+ tv_weight J_tv, only when tv_weight is not 0)."""
     J = alpha * J_content + beta * J_style
-    return J + tv_weight * J_tv if tv_weight else J
+    return J + tv_weight * J_tv if tv_weight else J  # type: ignore[operator]  # J_tv comes with a tv_weight

@@ -9,7 +9,9 @@ steps through is a field of :class:`StyleTransferGraph` and also named in the
 TF graph (``J``, ``J_content``, ``J_style``, ``input``).
 """
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
 
 from nst.algorithm.costs import (
     ALPHA,
@@ -21,16 +23,20 @@ from nst.algorithm.costs import (
     compute_style_cost,
     total_cost,
 )
-from nst.algorithm.styles import gram_targets
-from nst.algorithm.tf1 import tf
+from nst.algorithm.styles import StyleImages, gram_targets
+from nst.algorithm.tf1 import Operation, Optimizer, Session, Tensor, tf
 from nst.algorithm.vgg import (
     WEIGHTS_COLLECTION,
+    VGGWeights,
     build_vgg,
     canonical_layers,
     deepest,
     precision_dtype,
 )
 from nst.errors import NSTError
+
+if TYPE_CHECKING:  # imported where a video's graph is built
+    from nst.algorithm.temporal import FrameInputs
 
 LEARNING_RATE = 2.0  # Adam, as in the course
 
@@ -43,8 +49,8 @@ class CostSettings:
     checked against VGG-19.
     """
 
-    content_layers: tuple = ((CONTENT_LAYER, 1.0),)  # eq. (1) at each layer, weighted
-    style_layers: tuple = tuple(STYLE_LAYERS)  # (layer, lambda) of eq. (2)
+    content_layers: Tuple[Tuple[str, float], ...] = ((CONTENT_LAYER, 1.0),)  # eq. (1) at each layer, weighted
+    style_layers: Tuple[Tuple[str, float], ...] = tuple(STYLE_LAYERS)  # (layer, lambda) of eq. (2)
     alpha: float = ALPHA
     beta: float = BETA
     learning_rate: float = LEARNING_RATE
@@ -53,7 +59,7 @@ class CostSettings:
     tv_form: str = "mean"  # which J_tv: a key of nst.algorithm.costs.TV_COSTS
     precision: str = "fp32"  # the network's dtype: "fp32", or "bf16" (the costs stay float32)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.tv_form not in TV_COSTS:
             raise NSTError(f"{{option}}: unknown value {self.tv_form!r}: use one of {', '.join(TV_COSTS)}",
                            "tv_form")
@@ -61,12 +67,12 @@ class CostSettings:
         for name in ("content_layers", "style_layers"):
             object.__setattr__(self, name, canonical_layers(getattr(self, name)))
 
-    def deepest(self):
+    def deepest(self) -> str:
         """The deepest layer any cost reads: where the network can stop."""
         return deepest([name for name, _ in self.content_layers + self.style_layers])
 
 
-def session_config():
+def session_config() -> Any:
     """Threads as ``tf.config.threading`` sets them (0, the default: all cores; a batch worker sets its
     share); soft placement so GPU/CPU both work."""
     threads = tf.config.threading
@@ -75,7 +81,7 @@ def session_config():
                           inter_op_parallelism_threads=threads.get_inter_op_parallelism_threads())
 
 
-def new_session():
+def new_session() -> Session:
     """Step 1: a fresh default graph and an InteractiveSession over it."""
     previous = tf.get_default_session()
     if previous is not None:
@@ -87,20 +93,20 @@ def new_session():
 class StyleTransferGraph(NamedTuple):
     """The named nodes of one style-transfer problem, ready to run."""
 
-    sess: Any
-    model: dict
-    J_content: Any
-    J_style: Any
-    J: Any
-    optimizer: Any
-    train_step: Any
-    assign_input: Any  # callable(image): sets the input variable without growing the graph
-    J_tv: Any = None  # only when settings.tv_weight is not 0
-    reset: Any = None  # initialises every variable but the weights: G and Adam's slots
-    J_temporal: Any = None  # a video's graph only (nst.algorithm.temporal)
-    frame: Any = None  # a video's graph only: the nst.algorithm.temporal.FrameInputs set for each frame
+    sess: Session
+    model: Dict[str, Tensor]
+    J_content: Tensor
+    J_style: Tensor
+    J: Tensor
+    optimizer: Optimizer
+    train_step: Operation
+    assign_input: Callable[[np.ndarray], object]  # callable(image): sets the input variable without growing the graph
+    J_tv: Optional[Tensor] = None  # only when settings.tv_weight is not 0
+    reset: Optional[Operation] = None  # initialises every variable but the weights: G and Adam's slots
+    J_temporal: Optional[Tensor] = None  # a video's graph only (nst.algorithm.temporal)
+    frame: Optional["FrameInputs"] = None  # a video's graph only: the FrameInputs set for each frame
 
-    def initialize(self, generated_image):
+    def initialize(self, generated_image: np.ndarray) -> None:
         """Reset Adam's slots and put G into the input variable.
 
         The weights stay as loaded: initialising them again would hold a second copy of them
@@ -109,11 +115,11 @@ class StyleTransferGraph(NamedTuple):
         self.sess.run(self.reset)
         self.assign_input(generated_image)
 
-    def image(self):
+    def image(self) -> np.ndarray:
         """The current G, (1, H, W, 3), normalised."""
         return self.sess.run(self.model["input"])
 
-    def costs(self):
+    def costs(self) -> Tuple[float, ...]:
         """(J, J_content, J_style) of the current G."""
         return tuple(float(v) for v in self.sess.run([self.J, self.J_content, self.J_style]))
 
@@ -124,8 +130,10 @@ def _input_assigner(sess, model):
     return lambda image: sess.run(assign, {value: image})
 
 
-def build_graph(sess, weights, content_image, style_image, settings=None, style_blend=None, *, peer=False,
-                temporal_weight=None):
+def build_graph(sess: Session, weights: VGGWeights, content_image: np.ndarray,
+                style_image: StyleImages, settings: Optional[CostSettings] = None,
+                style_blend: Optional[Sequence[float]] = None, *, peer: bool = False,
+                temporal_weight: Optional[float] = None) -> StyleTransferGraph:
     """Steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
 
     ``content_image`` is a normalised (1, H, W, 3) array; ``style_image`` one
@@ -162,13 +170,13 @@ def build_graph(sess, weights, content_image, style_image, settings=None, style_
     J_tv = tf.identity(TV_COSTS[settings.tv_form](model["input"]), name="J_tv") if settings.tv_weight else None
     J = total_cost(J_content, J_style, settings.alpha, settings.beta, J_tv, settings.tv_weight)
     J_temporal = tf.identity(frame.cost(), name="J_temporal") if frame else None
-    J = tf.identity(J + temporal_weight * J_temporal if temporal_weight else J, name="J")
+    J = tf.identity(J + temporal_weight * J_temporal if temporal_weight else J, name="J")  # type: ignore[operator]
     optimizer = tf.train.AdamOptimizer(settings.learning_rate)
     # GATE_NONE: the default GATE_OP makes TF compute every gradient of each conv, the unused
     # filter gradients included (a third of a step); the gradient to the image is the same.
     gating = tf.train.Optimizer.GATE_OP if peer else tf.train.Optimizer.GATE_NONE
     train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=gating)
-    weights = set(tf.get_collection(WEIGHTS_COLLECTION))
+    weights = set(tf.get_collection(WEIGHTS_COLLECTION))  # type: ignore[assignment]
     reset = tf.variables_initializer([v for v in tf.global_variables() if v not in weights], name="reset")
     return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv, reset,
                               J_temporal, frame)

@@ -10,6 +10,7 @@ with a leading batch axis: shape (1, H, W, 3).
 import os
 import stat
 import tempfile
+from typing import Optional, Sequence, Tuple, Union
 
 import imageio.v3 as iio
 import numpy as np
@@ -24,13 +25,14 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  
 NOISE_RANGE = 20.0  # noise is uniform(-20, 20), as in the course
 VGG_MEAN = np.array([123.68, 116.779, 103.939], np.float32)  # RGB; the .mat file's value wins
 DEFAULT_MAX_PIXELS = 100_000_000  # checked from the header, before decoding
+StrPath = Union[str, "os.PathLike[str]"]  # a file's path, as a string or a pathlib.Path
 
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
           (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
 
 
-def check_regular_file(path, what="image", missing=None):
+def check_regular_file(path: StrPath, what: str = "image", missing: Optional[str] = None) -> os.stat_result:
     """Refuse a path that is not a regular file, from its stat alone: opening a FIFO blocks, a device never ends.
 
     Returns the ``os.stat`` result; ``missing`` replaces the 'no such {what} file' message.
@@ -110,7 +112,7 @@ def _decode(path, max_pixels):
         return _rgb_pixels(path, ImageOps.exif_transpose(image))
 
 
-def load_image(path, max_pixels=DEFAULT_MAX_PIXELS):
+def load_image(path: StrPath, max_pixels: float = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file as float32 RGB (H, W, 3) on 0..255, as an image viewer shows it.
 
     EXIF orientation applied, every Pillow mode scaled by its real range, the first frame
@@ -137,7 +139,7 @@ def load_image(path, max_pixels=DEFAULT_MAX_PIXELS):
     return image
 
 
-def parse_size(text):
+def parse_size(text: str) -> Tuple[int, int]:
     """'300x400' -> (300, 400) as (height, width)."""
     try:
         height, width = (int(v) for v in text.lower().split("x"))
@@ -147,14 +149,14 @@ def parse_size(text):
     return height, width
 
 
-def check_size(size):
+def check_size(size: Sequence[int]) -> None:
     if min(size) < MIN_SIDE:
         raise NSTError(f"size {size[0]}x{size[1]} is too small: each side must be at least {MIN_SIDE} px")
     if max(size) > MAX_SIDE:
         raise NSTError(f"size {size[0]}x{size[1]} is too large: each side must be at most {MAX_SIDE} px")
 
 
-def fit_max_side(shape, max_side):
+def fit_max_side(shape: Sequence[int], max_side: int) -> Tuple[int, int]:
     """The (height, width) whose longer side is ``max_side``, keeping the aspect ratio."""
     height, width = shape[:2]
     scale = max_side / max(height, width)
@@ -175,7 +177,7 @@ def _center_crop(image, aspect):
     return image[y : y + new_h]
 
 
-def resize_image(image, size, crop=True):
+def resize_image(image: np.ndarray, size: Sequence[int], crop: bool = True) -> np.ndarray:
     """Resize (H, W, 3) float to ``size`` = (height, width); crop first to keep the aspect."""
     height, width = size
     if crop:
@@ -183,29 +185,30 @@ def resize_image(image, size, crop=True):
     if image.shape[:2] == (height, width):
         return image.astype(np.float32)
     planes = [Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32)) for c in range(3)]  # mode F
-    channels = [np.asarray(plane.resize((width, height), Image.LANCZOS)) for plane in planes]
+    channels = [np.asarray(plane.resize((width, height), Image.Resampling.LANCZOS)) for plane in planes]
     return np.clip(np.stack(channels, axis=2), 0, 255).astype(np.float32)
 
 
-def reshape_and_normalize_image(image, mean_pixel=VGG_MEAN):
+def reshape_and_normalize_image(image: np.ndarray, mean_pixel: np.ndarray = VGG_MEAN) -> np.ndarray:
     """(H, W, 3) on 0..255 -> (1, H, W, 3) minus the mean pixel: what VGG was trained on."""
     return (np.asarray(image, np.float32) - np.asarray(mean_pixel, np.float32))[None]
 
 
-def generate_noise_image(content_image, noise_ratio=0.6, seed=None):
+def generate_noise_image(content_image: np.ndarray, noise_ratio: float = 0.6, seed: Optional[int] = None
+                         ) -> np.ndarray:
     """G = N * noise_ratio + C * (1 - noise_ratio), N ~ uniform(-20, 20) (the paper's start, as in the course)."""
     rng = np.random.RandomState(seed)
     noise = rng.uniform(-NOISE_RANGE, NOISE_RANGE, np.shape(content_image)).astype(np.float32)
     return (noise * noise_ratio + np.asarray(content_image, np.float32) * (1 - noise_ratio)).astype(np.float32)
 
 
-def to_pixels(image, mean_pixel=VGG_MEAN):
+def to_pixels(image: np.ndarray, mean_pixel: np.ndarray = VGG_MEAN) -> np.ndarray:
     """(1, H, W, 3) normalised -> (H, W, 3) uint8: add the mean back and clip."""
     pixels = np.asarray(image, np.float32).reshape(np.shape(image)[-3:]) + np.asarray(mean_pixel, np.float32)
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
 
 
-def file_mode():
+def file_mode() -> int:
     """The permissions a new file gets under the process's umask (0644 under umask 022)."""
     umask = os.umask(0o022)
     os.umask(umask)
@@ -215,7 +218,7 @@ def file_mode():
 TEMPORARY_MARK = ".nst-"  # in write_atomic's temporary names, so only nst's own are ever cleaned up
 
 
-def write_atomic(path, data):
+def write_atomic(path: StrPath, data: bytes) -> None:
     """Write bytes to ``path`` through a temp file + rename: a reader sees old or new, never half.
 
     The file gets the umask's permissions, not the private 0600 of a temporary file.
@@ -238,7 +241,7 @@ def write_atomic(path, data):
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
 
 
-def unwritable_extension(path):
+def unwritable_extension(path: StrPath) -> Optional[str]:
     """The extension of ``path`` when it names a picture or video format nst cannot save a result as, else None.
 
     (Such a name would otherwise be taken for a folder: ``result.gif/``.)
@@ -250,12 +253,12 @@ def unwritable_extension(path):
     return extension if extension in known else None
 
 
-def is_image_path(path):
+def is_image_path(path: StrPath) -> bool:
     """Whether ``path`` names an image file by its extension (``out.jpg``), not a folder."""
     return os.path.splitext(str(path))[1].lower() in IMAGE_EXTENSIONS
 
 
-def encode_image(pixels, path):
+def encode_image(pixels: np.ndarray, path: StrPath) -> bytes:
     """Encode uint8 pixels in the format named by ``path``'s extension."""
     extension = os.path.splitext(path)[1].lower() or ".png"
     try:
@@ -264,12 +267,12 @@ def encode_image(pixels, path):
         raise NSTError(f"{path}: cannot encode an image with extension '{extension}': {exc}") from None
 
 
-def save_image(path, image, mean_pixel=VGG_MEAN):
+def save_image(path: StrPath, image: np.ndarray, mean_pixel: np.ndarray = VGG_MEAN) -> None:
     """Save a normalised (1, H, W, 3) image as a picture, atomically."""
     write_atomic(path, encode_image(to_pixels(image, mean_pixel), path))
 
 
-def default_content_image():
+def default_content_image() -> Tuple[np.ndarray, str]:
     """Grace Hopper's portrait from matplotlib's own bundled sample data (no download)."""
     import matplotlib.cbook
 
@@ -277,7 +280,7 @@ def default_content_image():
     return load_image(str(path)), "matplotlib sample_data/grace_hopper.jpg"
 
 
-def default_style_image(size=(512, 512), seed=7):
+def default_style_image(size: Tuple[int, int] = (512, 512), seed: int = 7) -> Tuple[np.ndarray, str]:
     """A procedurally painted swirl style: warped bands of a blue/gold palette and strokes."""
     height, width = size
     rng = np.random.RandomState(seed)

@@ -6,9 +6,10 @@ CPU (see README, "Speed and memory").
 """
 import math
 import os
+from typing import Optional, Sequence
 
 from nst.algorithm.images import MIN_SIDE
-from nst.algorithm.vgg import LAYER_ORDER, canonical_layer
+from nst.algorithm.vgg import LAYER_ORDER, VGGWeights, canonical_layer
 from nst.errors import NSTError
 
 # Fitted to the peak RSS of 3-step runs of nst train on the CPU: 0.82 GiB at 64x64, 1.10 GiB at
@@ -19,7 +20,7 @@ BYTES_PER_ACTIVATION = 7.3  # float32: the forward activations kept for the back
 HEADROOM = 0.85  # never plan to use the last 15 % of free memory
 
 
-def activation_count(weights, height, width, up_to):
+def activation_count(weights: VGGWeights, height: int, width: int, up_to: str) -> int:
     """Number of floats in the activations of every layer built, input included."""
     total, h, w, channels = height * width * 3, height, width, 3
     for name in LAYER_ORDER[: LAYER_ORDER.index(canonical_layer(up_to)) + 1]:
@@ -31,11 +32,11 @@ def activation_count(weights, height, width, up_to):
     return total
 
 
-def estimate_peak_bytes(weights, height, width, up_to):
+def estimate_peak_bytes(weights: VGGWeights, height: int, width: int, up_to: str) -> float:
     return BASE_BYTES + BYTES_PER_ACTIVATION * activation_count(weights, height, width, up_to)
 
 
-def available_bytes():
+def available_bytes() -> int:
     """MemAvailable from /proc/meminfo (Linux), else the physical memory size."""
     try:
         with open("/proc/meminfo") as f:
@@ -47,7 +48,8 @@ def available_bytes():
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_fits(weights, size, up_to, available=None, option="size"):
+def check_fits(weights: VGGWeights, size: Sequence[int], up_to: str, available: Optional[float] = None,
+               option: str = "size") -> None:
     """Refuse a size whose estimated peak exceeds free memory, naming the largest that fits.
 
     ``option`` is the setting the user sized G with (``size`` or ``max_side``): the answer is in its terms.

@@ -24,10 +24,11 @@ plain convolution's values.
 """
 import functools
 import os
+from typing import FrozenSet
 
 import numpy as np
 
-from nst.algorithm.tf1 import tf
+from nst.algorithm.tf1 import Tensor, tf
 
 OP = "_MklNativeFusedConv2D"
 ENV = "NST_FILTER_CACHE"
@@ -50,7 +51,7 @@ def _attrs(dtype):
     }
 
 
-def conv_relu(prev, filters, biases):
+def conv_relu(prev: Tensor, filters: Tensor, biases: Tensor) -> Tensor:
     """relu(conv2d(prev, filters, SAME) + biases) with the filter reordered once and cached."""
     filters, biases = tf.convert_to_tensor(filters), tf.convert_to_tensor(biases)
     op = tf.get_default_graph().create_op(OP, [prev, filters, biases], [prev.dtype], attrs=_attrs(prev.dtype),
@@ -67,7 +68,7 @@ def _conv_relu_grad(op, grad):
 
 
 @functools.lru_cache(maxsize=None)
-def cpu_flags():
+def cpu_flags() -> FrozenSet[str]:
     """The CPU's feature flags (/proc/cpuinfo; empty where there is none)."""
     try:
         with open("/proc/cpuinfo") as info:
@@ -76,12 +77,12 @@ def cpu_flags():
         return frozenset()
 
 
-def has_bf16():
+def has_bf16() -> bool:
     """AVX-512 BF16 or AMX: what oneDNN's bfloat16 convolutions need to be fast."""
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
-def wanted():
+def wanted() -> bool:
     """NST_FILTER_CACHE=1 or 0 as set; otherwise whether the CPU has AMX (see the module's text)."""
     setting = os.environ.get(ENV, "auto")
     if setting in ("0", "1"):
@@ -90,7 +91,7 @@ def wanted():
 
 
 @functools.lru_cache(maxsize=None)
-def available():
+def available() -> bool:
     """True where the cached-filter node is wanted, runs, and matches tf.nn.conv2d (checked once)."""
     if not wanted() or tf.config.list_physical_devices("GPU"):
         return False

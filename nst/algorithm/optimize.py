@@ -17,13 +17,17 @@ waits, so it is consumed the same way.
 import queue
 import threading
 import time
-from typing import Any, Dict, NamedTuple, Optional, Type, Union
+from typing import (TYPE_CHECKING, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Type, Union,
+                    cast)
 
 import numpy as np
 import scipy.optimize
 
 from nst.algorithm.images import VGG_MEAN
-from nst.algorithm.tf1 import tf
+from nst.algorithm.tf1 import Tensor, tf
+
+if TYPE_CHECKING:  # for the annotations only: an optimizer runs without importing the graph module
+    from nst.algorithm.graph import StyleTransferGraph
 
 
 class Step(NamedTuple):
@@ -35,25 +39,25 @@ class Step(NamedTuple):
     J_style: float
     J_tv: Optional[float]  # None when the graph has no total-variation term
     seconds: float  # since the run started (continued across a resume)
-    image: Any  # this G, (1, H, W, 3), normalised
+    image: np.ndarray  # this G, (1, H, W, 3), normalised
     J_temporal: Optional[float] = None  # only in a video's graph (nst.algorithm.temporal)
 
 
 OPTIONAL_COSTS = ("J_tv", "J_temporal")  # nodes a graph may have; a Step's field each
 
 
-def history_columns(*optional):
+def history_columns(*optional: str) -> Tuple[str, ...]:
     """A cost history's columns, in the order of its files: the step, the costs (``optional`` ones
     among them, e.g. "J_tv"), the seconds."""
     return ("iteration", "J", "J_content", "J_style", *optional, "seconds")
 
 
-def optional_costs(graph):
+def optional_costs(graph: "StyleTransferGraph") -> Tuple[str, ...]:
     """The names of the optional cost nodes this graph has."""
     return tuple(name for name in OPTIONAL_COSTS if getattr(graph, name, None) is not None)
 
 
-def cost_nodes(graph):
+def cost_nodes(graph: "StyleTransferGraph") -> List[Tensor]:
     """J, J_content, J_style (and J_tv, J_temporal when the graph has them): what a step records."""
     return [graph.J, graph.J_content, graph.J_style] + [getattr(graph, name) for name in optional_costs(graph)]
 
@@ -64,7 +68,7 @@ def _step(iteration, costs, seconds, image, optional):
                 extra.get("J_temporal"))
 
 
-def measure(graph, iteration, seconds=0.0):
+def measure(graph: "StyleTransferGraph", iteration: int, seconds: float = 0.0) -> Step:
     """The :class:`Step` of the G now in the input variable (one session run)."""
     *costs, image = graph.sess.run(cost_nodes(graph) + [graph.model["input"]])
     return _step(iteration, costs, seconds, image, optional_costs(graph))
@@ -75,10 +79,11 @@ class Adam:
 
     name, unit, resumable = "adam", "step", True
 
-    def __init__(self, graph):
+    def __init__(self, graph: "StyleTransferGraph") -> None:
         self.graph = graph
 
-    def steps(self, start_image, iterations, first=0, elapsed=0.0):
+    def steps(self, start_image: np.ndarray, iterations: int, first: int = 0, elapsed: float = 0.0
+              ) -> Iterator[Step]:
         """Yield G after ``first`` .. ``iterations`` updates.
 
         With ``first`` 0 the optimizer is reset and G set to ``start_image``;
@@ -97,7 +102,7 @@ class Adam:
             yield _step(iteration, costs, time.perf_counter() - start, before, optional)
         yield measure(graph, iterations, time.perf_counter() - start)
 
-    def state(self, step, last=False):
+    def state(self, step: Step, last: bool = False) -> Tuple[int, Dict[str, np.ndarray]]:
         """(updates applied, {variable name: value}) of the optimisation just after it yielded ``step``.
 
         Each step but the ``last`` has already applied the next update.
@@ -106,11 +111,11 @@ class Adam:
         values = self.graph.sess.run(variables)
         return step.iteration + (not last), {v.op.name: value for v, value in zip(variables, values)}
 
-    def state_variables(self):
+    def state_variables(self) -> List[Tensor]:
         """G, then Adam's slots and counters: all a resumed run needs to go on exactly."""
         return [self.graph.model["input"]] + list(self.graph.optimizer.variables())
 
-    def restore(self, variables):
+    def restore(self, variables: Mapping[str, np.ndarray]) -> None:
         """Put saved values into the state; the variables must all be there, with their shapes."""
         sess = self.graph.sess
         sess.run(self.graph.reset)
@@ -127,31 +132,32 @@ class Adam:
 class Objective:
     """J and its gradient as a function of the flat float64 image scipy works on."""
 
-    def __init__(self, graph, gradient):
+    def __init__(self, graph: "StyleTransferGraph", gradient: Tensor) -> None:
         self.graph, self.gradient = graph, gradient
         self.shape = graph.model["input"].shape.as_list()
         self.costs, self.optional = cost_nodes(graph), optional_costs(graph)
         self.evaluations = 0
-        self.last_x, self.last = None, None  # the last point evaluated and its costs
+        self.last_x: Optional[np.ndarray] = None  # the last point evaluated and its costs
+        self.last: Optional[Tuple[float, ...]] = None
 
-    def __call__(self, x):
+    def __call__(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
         self.graph.assign_input(self.image(x))
         *costs, grad = self.graph.sess.run(self.costs + [self.gradient])
         self.evaluations += 1
         self.last_x, self.last = x.copy(), tuple(float(c) for c in costs)
         return self.last[0], grad.astype(np.float64).ravel()
 
-    def image(self, x):
+    def image(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(self.shape).astype(np.float32)
 
-    def costs_at(self, x):
+    def costs_at(self, x: np.ndarray) -> Tuple[float, ...]:
         """The costs at ``x``: from the last evaluation when it was there (the usual case)."""
         if self.last_x is None or not np.array_equal(x, self.last_x):
             self(x)
-        return self.last
+        return cast(Tuple[float, ...], self.last)  # self(x) above set it when it was not there
 
 
-def pixel_bounds(shape, mean_pixel=VGG_MEAN):
+def pixel_bounds(shape: Sequence[int], mean_pixel: np.ndarray = VGG_MEAN) -> List[Tuple[float, float]]:
     """Per-value (low, high) so that G + mean stays a valid 0..255 picture."""
     mean = np.broadcast_to(np.asarray(mean_pixel, np.float64), shape).ravel()
     return list(zip(-mean, 255.0 - mean))
@@ -166,11 +172,12 @@ class LBFGS:
 
     name, unit, resumable = "lbfgs", "iteration", False
 
-    def __init__(self, graph, mean_pixel=VGG_MEAN):
+    def __init__(self, graph: "StyleTransferGraph", mean_pixel: np.ndarray = VGG_MEAN) -> None:
         self.graph, self.mean_pixel = graph, mean_pixel
         self.gradient = tf.gradients(graph.J, graph.model["input"])[0]  # once: a video runs many frames
 
-    def steps(self, start_image, iterations, first=0, elapsed=0.0):
+    def steps(self, start_image: np.ndarray, iterations: int, first: int = 0, elapsed: float = 0.0
+              ) -> Iterator[Step]:
         """Yield G at the start and after each iteration, up to ``iterations``."""
         if first:
             raise ValueError("an L-BFGS run cannot be resumed: its curvature memory is not saved")
@@ -212,7 +219,7 @@ class LBFGS:
         return _step(reported[0] + 1, objective.costs_at(result.x), time.perf_counter() - start,
                      objective.image(result.x), objective.optional)
 
-    def state(self, step, last=False):
+    def state(self, step: Step, last: bool = False) -> Tuple[int, Dict[str, np.ndarray]]:
         """(iterations done, {input: G}): G alone, as the curvature memory cannot be saved."""
         return step.iteration, {self.graph.model["input"].op.name: step.image}
 

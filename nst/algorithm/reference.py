@@ -7,17 +7,22 @@ the transpose materialised, autodiff's gradients gated per op. The package's
 graph (``nst.algorithm.graph``) must follow it step for step (tests/test_graph.py), and
 ``nst bench`` measures against it.
 """
+from typing import Dict, Tuple
+
+import numpy as np
+
 from nst.algorithm.costs import (
     STYLE_LAYERS,
     compute_content_cost,
     compute_style_cost,
     total_cost,
 )
-from nst.algorithm.tf1 import tf
-from nst.algorithm.vgg import build_vgg
+from nst.algorithm.tf1 import Operation, Session, Tensor, tf
+from nst.algorithm.vgg import VGGWeights, build_vgg
 
 
-def course_graph(sess, weights, C, S, learning_rate=2.0):
+def course_graph(sess: Session, weights: VGGWeights, C: np.ndarray, S: np.ndarray, learning_rate: float = 2.0
+                 ) -> Tuple[Dict[str, Tensor], Tensor, Operation]:
     """The course's graph, as its notebook builds it: returns (model, J, train_step).
 
     The reference the optimised graph is measured and tested against: the whole

@@ -18,21 +18,25 @@ best-known implementation does) gives the same gradient, since
 ``sum_k w_k |Gram_G - T_k|^2 = |Gram_G - sum_k w_k T_k|^2 + const``, with one
 Gram per layer in the graph instead of one per style.
 """
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
 import numpy as np
 
 from nst.algorithm.costs import gram_of_activations
-from nst.algorithm.tf1 import tf
+from nst.algorithm.tf1 import Session, Tensor, tf
 from nst.algorithm.vgg import apply_vgg, deepest
 from nst.errors import NSTError
 
+StyleImages = Union[np.ndarray, List[np.ndarray], Tuple[np.ndarray, ...]]  # one style image, or a list of them
 
-def positions(tensor):
+
+def positions(tensor: Tensor) -> int:
     """nH * nW of a (1, nH, nW, nC) activation."""
     _, n_H, n_W, _ = tensor.get_shape().as_list()
     return n_H * n_W
 
 
-def normalize_blend(blend, count):
+def normalize_blend(blend: Optional[Sequence[float]], count: int) -> List[float]:
     """The blend weights w_k of ``count`` styles: equal by default, else the given ones over their sum."""
     if blend is None:
         return [1.0 / count] * count if count > 1 else [1.0]
@@ -45,7 +49,8 @@ def normalize_blend(blend, count):
     return [w / sum(blend) for w in blend]
 
 
-def style_grams(sess, model, style_image, layer_names, pooling="avg", index=0):
+def style_grams(sess: Session, model: Dict[str, Tensor], style_image: np.ndarray, layer_names: Sequence[str],
+                pooling: str = "avg", index: int = 0) -> Dict[str, Tuple[np.ndarray, int]]:
     """{layer: (Gram_S, nH nW)} of one normalised style image, by a forward pass at its own size.
 
     The pass is a branch of the model's own network (:func:`nst.algorithm.vgg.apply_vgg`),
@@ -57,14 +62,16 @@ def style_grams(sess, model, style_image, layer_names, pooling="avg", index=0):
     return {name: (gram, positions(branch[name])) for name, gram in zip(layer_names, grams)}
 
 
-def gram_targets(sess, model, style_images, layer_names, pooling="avg", blend=None):
+def gram_targets(sess: Session, model: Dict[str, Tensor], style_images: Sequence[np.ndarray],
+                 layer_names: Sequence[str], pooling: str = "avg",
+                 blend: Optional[Sequence[float]] = None) -> Dict[str, np.ndarray]:
     """{layer: float32 target} on G's scale: the styles' Grams rescaled and blended (module doc)."""
     weights = normalize_blend(blend, len(style_images))
     per_style = [style_grams(sess, model, image, layer_names, pooling, k) for k, image in enumerate(style_images)]
     targets = {}
     for name in layer_names:
         n_G = positions(model[name])
-        total = 0.0
+        total: Union[float, np.ndarray] = 0.0
         for w, grams in zip(weights, per_style):
             gram, n_S = grams[name]
             total = total + w * (n_G / n_S) * gram.astype(np.float64)

@@ -9,12 +9,14 @@ variables that :meth:`FrameInputs.set` assigns for each frame. They are kept
 out of the global variables, so resetting G and Adam's slots for a new frame
 (``StyleTransferGraph.reset``) leaves them as set.
 """
+from typing import Callable, Dict, Mapping, Optional
+
 import numpy as np
 
-from nst.algorithm.tf1 import tf
+from nst.algorithm.tf1 import Session, Tensor, tf
 
 
-def temporal_cost(x, warped, weights):
+def temporal_cost(x: Tensor, warped: Tensor, weights: Tensor) -> Tensor:
     """J_temporal of G ``x`` (1, H, W, 3), target ``warped`` (same shape) and weights (1, H, W, 1)."""
     size = int(np.prod(x.get_shape().as_list()))
     return tf.reduce_sum(weights * tf.square(x - warped)) / float(size)
@@ -32,7 +34,8 @@ class _Fed:
 class FrameInputs:
     """What changes from frame to frame: the content targets a_C, the warped frame w, the weights c."""
 
-    def __init__(self, sess, model, content_activations):
+    def __init__(self, sess: Session, model: Dict[str, Tensor], content_activations: Mapping[str, np.ndarray]
+                 ) -> None:
         self.sess, self.model = sess, model
         _, height, width, _ = model["input"].get_shape().as_list()
         self.targets = {name: _Fed(value.shape, f"a_C_{name}") for name, value in content_activations.items()}
@@ -41,15 +44,16 @@ class FrameInputs:
         self._assign({self.targets[n]: v for n, v in content_activations.items()})
         self._assign({self.warped: np.zeros((1, height, width, 3)), self.weights: np.zeros((1, height, width, 1))})
 
-    def content_targets(self):
+    def content_targets(self) -> Dict[str, Tensor]:
         """{layer: a_C variable}: what eq. (1) compares G's activations with."""
         return {name: fed.variable for name, fed in self.targets.items()}
 
-    def cost(self):
+    def cost(self) -> Tensor:
         """The J_temporal node of G."""
         return temporal_cost(self.model["input"], self.warped.variable, self.weights.variable)
 
-    def set(self, assign_input, content, warped=None, weights=None):
+    def set(self, assign_input: Callable[[np.ndarray], object], content: np.ndarray,
+            warped: Optional[np.ndarray] = None, weights: Optional[np.ndarray] = None) -> None:
         """Make the graph this frame's: a_C of ``content`` (normalised (1, H, W, 3)), w and c.
 
         Without ``warped`` (the first frame) c is 0: no temporal cost. G is left holding ``content``.

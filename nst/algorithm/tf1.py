@@ -9,12 +9,13 @@ NST_TF_VERBOSE=1 to see it.
 import contextlib
 import os
 import sys
+from typing import Any, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @contextlib.contextmanager
-def quiet_stderr():
+def quiet_stderr() -> Iterator[None]:
     """Send fd 2 to /dev/null for the duration (C++ logging bypasses sys.stderr)."""
     if os.environ.get("NST_TF_VERBOSE"):
         yield
@@ -37,4 +38,11 @@ with quiet_stderr():
     tf.logging.set_verbosity(tf.logging.ERROR)
     GPUS = tf.config.list_physical_devices("GPU")
 
-__all__ = ["tf", "GPUS", "quiet_stderr"]
+# What the annotations call TensorFlow's objects (TensorFlow has no type information, so each is Any):
+Tensor = Any  # a tf.Tensor or tf.Variable of the graph
+Session = Any  # a tf.Session (the course's tf.InteractiveSession)
+Operation = Any  # a tf.Operation: a train step, an assign, an initializer
+Optimizer = Any  # a tf.train.Optimizer
+DType = Any  # a tf.DType (tf.float32, tf.bfloat16)
+
+__all__ = ["tf", "GPUS", "quiet_stderr", "Tensor", "Session", "Operation", "Optimizer", "DType"]

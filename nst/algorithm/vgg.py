@@ -8,14 +8,14 @@ as ``[height, width, in, out]`` with RGB input, which is already the layout
 """
 import functools
 import hashlib
-from typing import NamedTuple
+from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
 import numpy as np
 import scipy.io
 
 from nst.algorithm import onednn
 from nst.algorithm.images import check_regular_file
-from nst.algorithm.tf1 import tf
+from nst.algorithm.tf1 import DType, Session, Tensor, tf
 from nst.errors import NSTError
 from nst.weights.matfile import BLOCKS  # convs per block: the downloads need it without TensorFlow
 from nst.weights.locate import (  # noqa: F401  (the weights search, re-exported where it was)
@@ -39,7 +39,7 @@ class VGGWeights(NamedTuple):
     """What the graph needs from the file: conv filters/biases by name and the mean pixel."""
 
     path: str
-    convs: dict  # name -> (filters [h, w, in, out] float32, biases [out] float32)
+    convs: Dict[str, Tuple[np.ndarray, np.ndarray]]  # name -> (filters [h, w, in, out] float32, biases [out] float32)
     mean_pixel: np.ndarray  # shape (3,), RGB
 
     def digest(self) -> str:
@@ -51,7 +51,7 @@ class VGGWeights(NamedTuple):
         return digest.hexdigest()
 
 
-def canonical_layer(name):
+def canonical_layer(name: str) -> str:
     """Accept 'relu4_2' as a synonym of 'conv4_2' (the activation after the ReLU)."""
     if name.startswith("relu"):
         name = "conv" + name[4:]
@@ -60,12 +60,12 @@ def canonical_layer(name):
     return name
 
 
-def canonical_layers(pairs):
+def canonical_layers(pairs: Iterable[Tuple[str, float]]) -> Tuple[Tuple[str, float], ...]:
     """((name, weight), ...) with canonical names and float weights."""
     return tuple((canonical_layer(name), float(weight)) for name, weight in pairs)
 
 
-def deepest(names):
+def deepest(names: Iterable[str]) -> str:
     """The deepest of some layer names, i.e. where building the network can stop."""
     return max((canonical_layer(n) for n in names), key=LAYER_ORDER.index)
 
@@ -170,12 +170,12 @@ def _read_cached(path, mtime, size):
 _IN_MEMORY = {}  # path -> VGGWeights given by use_weights
 
 
-def use_weights(weights):
+def use_weights(weights: VGGWeights) -> None:
     """Serve ``weights`` for their path from now on, unread: a batch worker got them from Ray's object store."""
     _IN_MEMORY[weights.path] = weights
 
 
-def read_vgg_weights(path):
+def read_vgg_weights(path: str) -> VGGWeights:
     """Read and check a MatConvNet VGG-19 file; cached, so repeated runs read it once."""
     if path in _IN_MEMORY:
         return _IN_MEMORY[path]
@@ -188,7 +188,7 @@ def _conv_relu(prev, filters, biases):
     return tf.nn.relu(tf.nn.bias_add(conv, biases))
 
 
-def precision_dtype(precision):
+def precision_dtype(precision: str) -> DType:
     """The dtype the convolutions run in: float32, or bfloat16 for ``precision='bf16'``."""
     if precision not in PRECISIONS:
         raise NSTError(f"{{option}}: unknown value {precision!r}: use one of {', '.join(PRECISIONS)}", "precision")
@@ -244,13 +244,14 @@ def _weight_variable(value, name, dtype=tf.float32):
                        collections=[tf.GraphKeys.GLOBAL_VARIABLES, WEIGHTS_COLLECTION])
 
 
-def initialize_weights(sess, model):
+def initialize_weights(sess: Session, model: Dict[str, Tensor]) -> None:
     """Load the weights into ``sess`` (done by build_vgg for its session or the default one)."""
     sess.run(model["weights_init"])
 
 
-def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, constant_weights=False,
-              precision="fp32"):
+def build_vgg(weights: VGGWeights, height: int, width: int, pooling: str = "avg", up_to: Optional[str] = None,
+              sess: Optional[Session] = None, constant_weights: bool = False,
+              precision: str = "fp32") -> Dict[str, Tensor]:
     """Build VGG-19 on a (1, height, width, 3) input variable, stopping at ``up_to``.
 
     Returns a dict of graph nodes: 'input' (the variable to assign images to),
@@ -291,7 +292,8 @@ def build_vgg(weights, height, width, pooling="avg", up_to=None, sess=None, cons
     return model
 
 
-def apply_vgg(model, image, pooling="avg", up_to=None, scope="branch"):
+def apply_vgg(model: Dict[str, Tensor], image: Tensor, pooling: str = "avg", up_to: Optional[str] = None,
+              scope: str = "branch") -> Dict[str, Tensor]:
     """The network of ``model`` on another input tensor, e.g. a style image of another size.
 
     It reuses the model's weight variables, so the graph holds one copy of the
@@ -305,6 +307,7 @@ def apply_vgg(model, image, pooling="avg", up_to=None, scope="branch"):
         return _layers(image, model["weights"], pooling, last)
 
 
-def load_vgg_model(path, height, width, pooling="avg", up_to=None):
+def load_vgg_model(path: str, height: int, width: int, pooling: str = "avg",
+                   up_to: Optional[str] = None) -> Dict[str, Tensor]:
     """The course's entry point: read ``path`` and build the network up to ``up_to``."""
     return build_vgg(read_vgg_weights(path), height, width, pooling, up_to)
