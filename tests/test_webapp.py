@@ -3,14 +3,17 @@
 A refused request must say what is wrong in the page's own words and start
 nothing: no run folder appears under the server's output folder.
 """
+import json
 import os
 import re
+import subprocess
+import sys
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from helpers import photo, read_history
+from helpers import photo, read_history, subprocess_env
 from nst.web import page as webapp
 from nst.web.page import Limits, Server
 
@@ -183,3 +186,24 @@ def test_a_vanished_output_folder_is_one_message(tiny_vgg, tmp_path, monkeypatch
     (status, *pictures), = list(Server(str(gone)).run("session", *uploads, form()))
     assert status == f"**Error:** {gone}: cannot start a run there (No such file or directory)"
     assert pictures == [None] * 4 and not gone.exists()
+
+
+TWO_RUNS = """
+import json, sys
+from nst.web.page import Server
+server = Server(sys.argv[1])
+for _ in range(2):  # the page's second run builds a second graph in the same process
+    *_, last = server.run("visitor", None, None, json.loads(sys.argv[2]))
+    print(last[0], flush=True)
+"""
+
+
+def test_a_second_run_on_the_page_makes_tensorflow_warn_of_nothing(tiny_vgg, tmp_path):
+    """TensorFlow's C++ log, every level shown: no op of a graph changed after it ran."""
+    env = dict(subprocess_env(NST_VGG19=tiny_vgg["new"][0]), TF_CPP_MIN_LOG_LEVEL="0", NST_TF_VERBOSE="1")
+    done = subprocess.run([sys.executable, "-c", TWO_RUNS, str(tmp_path), json.dumps(form(iterations=2))],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [line[:13] for line in done.stdout.splitlines()] == ["done: 2 steps"] * 2
+    assert "was changed by setting attribute" not in done.stderr and "input/Assign" not in done.stderr
+

@@ -26,7 +26,6 @@ from nst.algorithm.costs import (
 from nst.algorithm.styles import StyleImages, gram_targets
 from nst.algorithm.tf1 import Operation, Optimizer, Session, Tensor, tf
 from nst.algorithm.vgg import (
-    WEIGHTS_COLLECTION,
     VGGWeights,
     build_vgg,
     canonical_layers,
@@ -102,7 +101,7 @@ class StyleTransferGraph(NamedTuple):
     train_step: Operation
     assign_input: Callable[[np.ndarray], object]  # callable(image): sets the input variable without growing the graph
     J_tv: Optional[Tensor] = None  # only when settings.tv_weight is not 0
-    reset: Optional[Operation] = None  # initialises every variable but the weights: G and Adam's slots
+    reset: Optional[Operation] = None  # initialises Adam's slots and counters; G is then set by assign_input
     J_temporal: Optional[Tensor] = None  # a video's graph only (nst.algorithm.temporal)
     frame: Optional["FrameInputs"] = None  # a video's graph only: the FrameInputs set for each frame
 
@@ -128,6 +127,16 @@ def _input_assigner(sess, model):
     value = tf.placeholder(tf.float32, model["input"].shape, name="input_value")
     assign = model["input"].assign(value)
     return lambda image: sess.run(assign, {value: image})
+
+
+def reset_op(optimizer: Optimizer) -> Operation:
+    """One op that initialises Adam's slots and counters, all made after the graph last ran.
+
+    Not G's variable: its initializer (``input/Assign``) was already in the graph when C's forward pass
+    ran, and grouping it sets an attribute on it, which TF warns "will trigger an error in the future";
+    G is assigned right after the reset anyway.
+    """
+    return tf.variables_initializer(optimizer.variables(), name="reset")
 
 
 def build_graph(sess: Session, weights: VGGWeights, content_image: np.ndarray,
@@ -176,7 +185,6 @@ def build_graph(sess: Session, weights: VGGWeights, content_image: np.ndarray,
     # filter gradients included (a third of a step); the gradient to the image is the same.
     gating = tf.train.Optimizer.GATE_OP if peer else tf.train.Optimizer.GATE_NONE
     train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=gating)
-    weights = set(tf.get_collection(WEIGHTS_COLLECTION))  # type: ignore[assignment]
-    reset = tf.variables_initializer([v for v in tf.global_variables() if v not in weights], name="reset")
+    reset = reset_op(optimizer)
     return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv, reset,
                               J_temporal, frame)
