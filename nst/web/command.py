@@ -10,10 +10,11 @@ after its current step and keeps its image.
 import os
 import signal
 import sys
+import time
 
 from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
 from nst.errors import NSTError, OneLineParser, report
-from nst.run.interrupt import STOP_SIGNALS, Interrupted
+from nst.run.interrupt import STOP_SIGNALS, raise_on_signals
 from nst.run.outputs import prepare_output_dir
 from nst.web.page import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, Limits, Server, build_page
 
@@ -84,13 +85,13 @@ def main(argv=None, prog=PROG):
         page = launch(server, args.host, args.port)
     except NSTError as exc:
         return report(prog, exc)
+    stopped = StopSignals()  # before the address is shown: from then on Ctrl-C closes the page cleanly
     print(f"nst serve: http://{args.host}:{args.port}/ (runs in {server.output}; Ctrl-C stops)", flush=True)
-    stopped = StopSignals()
     try:
-        page.block_thread()  # returns when a signal's KeyboardInterrupt reaches it
+        stopped.wait(page)
     finally:
         server.stop_all()
-        page.close()
+        page.close(verbose=False)
     if stopped.signum is None:
         return 0
     print(f"{prog}: stopped ({signal.Signals(stopped.signum).name})", file=sys.stderr)
@@ -98,7 +99,11 @@ def main(argv=None, prog=PROG):
 
 
 class StopSignals:
-    """Ctrl-C, SIGTERM and SIGHUP end the page, remembered so the exit code says which (Gradio swallows it)."""
+    """Ctrl-C, SIGTERM and SIGHUP end the page, remembered so the exit code says which.
+
+    Not Gradio's ``block_thread``, which prints lines of its own. After the first signal a second one
+    interrupts at once, as anywhere else in nst (the runs may take a while to save their images).
+    """
 
     def __init__(self):
         self.signum = None
@@ -107,7 +112,12 @@ class StopSignals:
 
     def _received(self, signum, frame):
         self.signum = signum
-        raise Interrupted(signum)
+        raise_on_signals()
+
+    def wait(self, page):
+        """Until a stop signal, or Gradio's server ends by itself."""
+        while self.signum is None and page.is_running:
+            time.sleep(0.1)  # the signal's handler runs here, in the main thread
 
 
 if __name__ == "__main__":
