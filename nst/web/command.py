@@ -21,7 +21,6 @@ from nst.web.page import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, Limits, Server, bu
 PROG = "nst serve"
 MAX_UPLOAD_MB = 2**20  # a terabyte: beyond it a limit means none
 MAX_PIXELS = 2**40
-GRADIO_CACHE = ".gradio"  # in --output: Gradio's copies of uploads and of what the page shows
 OFFLINE = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
            "GRADIO_SHARE": "False", "GRADIO_SSR_MODE": "False"}
 
@@ -60,7 +59,7 @@ def check(args):
 
 def launch(server, host, port):
     """Start Gradio (in its own threads) with nothing reaching outside this machine; return the page."""
-    os.environ.update(OFFLINE, GRADIO_TEMP_DIR=os.path.join(server.output, GRADIO_CACHE))
+    os.environ.update(OFFLINE, GRADIO_TEMP_DIR=server.uploads)
     try:
         import gradio  # noqa: F401  (the extra; checked before the page is built)
     except ImportError:

@@ -48,6 +48,7 @@ UPLOAD_EXTENSIONS = images.IMAGE_EXTENSIONS + (".gif",)  # kept on the copies; a
 CACHE_DELETION = (3600, 86400)  # (every, older than) seconds
 PAGE_WAIT = 10.0  # seconds a run waits for the page to take its last G (a closed page stops the run anyway)
 FIGURE = "c_plus_s_equals_g.png"
+GRADIO_CACHE = ".gradio"  # in the server's output folder: Gradio's copies of uploads and of what the page shows
 LABELS = {  # a setting's name on the page: what an error message calls it
     "max_side": "size (longer side, px)", "iterations": "iterations", "optimizer": "optimizer",
     "alpha": "content weight α", "beta": "style weight β", "tv_weight": "TV weight",
@@ -77,36 +78,46 @@ def preset_form(name):
             "tv_weight": config.tv_weight}
 
 
+def shown(value, most=60, text=repr):
+    """``text(value)``, cut to ``most`` characters: a message stays one readable line whatever the page sent."""
+    text = text(value)
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
 def _number(setting, value):
     """A form number as the setting's type, inside the page's range when it has one."""
     if value is None or value == "":
         raise NSTError("{option} is empty", setting)
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise NSTError(f"{{option}}: {value!r} is not a number", setting) from None
+    except (TypeError, ValueError, OverflowError):
+        raise NSTError(f"{{option}}: {shown(value)} is not a number", setting) from None
+    got = shown(value, text=str)
     if setting in INTEGERS:
-        if number != int(number):
-            raise NSTError(f"{{option}} must be a whole number, got {value}", setting)
+        if not number.is_integer():  # also NaN and infinity
+            raise NSTError(f"{{option}} must be a whole number, got {got}", setting)
         number = int(number)
     low, high = RANGES.get(setting, (None, None))
     if low is not None and not low <= number <= high:
-        raise NSTError(f"{{option}} must be between {low} and {high}, got {value}", setting)
+        raise NSTError(f"{{option}} must be between {low} and {high}, got {got}", setting)
     return number
+
+
+def _choice(setting, value, choices, what):
+    """A form value that must be one of ``choices``; anything else (a list, a number, a long text) is one line."""
+    if not isinstance(value, str) or value not in choices:
+        raise NSTError(f"{{option}}: unknown {what} {shown(value)}", setting)
+    return value
 
 
 def form_settings(form):
     """RunConfig settings (and the refresh interval) from the form's values, each checked; NSTError names the field."""
     settings = {name: _number(name, form[name]) for name in ("max_side", "iterations", "alpha", "beta",
                                                                "tv_weight", "refresh_every")}
-    if form["preset"] not in presets.names():
-        raise NSTError(f"{{option}}: unknown preset {form['preset']!r}", "preset")
-    if form["optimizer"] not in OPTIMIZERS:
-        raise NSTError(f"{{option}}: unknown optimizer {form['optimizer']!r}", "optimizer")
-    if form["preserve_colors"] not in (NO_COLORS,) + colors.MODES:
-        raise NSTError(f"{{option}}: unknown mode {form['preserve_colors']!r}", "preserve_colors")
-    settings["optimizer"] = form["optimizer"]
-    settings["preserve_colors"] = None if form["preserve_colors"] == NO_COLORS else form["preserve_colors"]
+    _choice("preset", form["preset"], presets.names(), "preset")
+    settings["optimizer"] = _choice("optimizer", form["optimizer"], tuple(OPTIMIZERS), "optimizer")
+    mode = _choice("preserve_colors", form["preserve_colors"], (NO_COLORS,) + colors.MODES, "mode")
+    settings["preserve_colors"] = None if mode == NO_COLORS else mode
     return settings
 
 
@@ -286,6 +297,11 @@ class Server:
         self.output, self.limits, self.vgg = os.path.abspath(output), limits, vgg
         self.stops, self.lock = {}, threading.Lock()
 
+    @property
+    def uploads(self):
+        """Gradio's folder (its copies of uploads): the only files the page may name."""
+        return os.path.join(self.output, GRADIO_CACHE)
+
     def check_upload(self, path, role):
         """(preview pixels or None, message) for an upload: the page says at once what is wrong."""
         if not path:
@@ -366,6 +382,83 @@ def error_text(exc):
     return f"**Error:** {exc.message(label)}"
 
 
+def upload_path(value):
+    """The path of an upload as the run's callback gets it (unprocessed, so that its own checks speak): Gradio's
+    file record, already held to its upload folder by :func:`guard_inputs`, or None."""
+    return value["path"] if value else None
+
+
+def inside(path, folder):
+    try:
+        return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
+    except ValueError:  # a NUL byte
+        return False
+
+
+def foreign_file(value, folder):
+    """Why ``value``, sent for a file field, is not one of the page's uploads; None if it is one, or is empty."""
+    if value is None:
+        return None
+    path = value.get("path") if isinstance(value, dict) else None
+    if not isinstance(path, str):
+        return f"{shown(value)}: not a file record"
+    if not inside(path, folder):
+        name = os.path.basename(path)
+        return f"{shown(name, text=str if name.isprintable() else repr)}: not a file uploaded to this page"
+    return None
+
+
+def refused_upload(components, values, files, folder):
+    """The message for the first file field (of ``files``, (component, role) pairs) whose value is not one of the
+    page's uploads; None if every one is."""
+    for component, value in zip(components, values):
+        role = next((role for field, role in files if field is component), None)
+        why = foreign_file(value, folder) if role else None
+        if why:
+            return f"{role} image {why}; upload the file again"
+    return None
+
+
+def guard_inputs(page, files, folder):
+    """What Gradio refuses before a callback runs becomes one line on the page, with no traceback on the console.
+
+    Gradio prints a traceback and the page shows a bare "Error" for a path outside its upload folder, a file
+    record that is not one, or a value its own checks turn down; ``files`` ((component, role) pairs) are checked
+    here first, so the message names the field.
+    """
+    import gradio as gr
+    from gradio.exceptions import ComponentProcessingError, InvalidPathError
+    from pydantic import ValidationError
+
+    preprocess = page.preprocess_data
+
+    async def preprocess_data(block_fn, inputs, *args, **kwargs):
+        refused = refused_upload(block_fn.inputs, inputs, files, folder)
+        if refused:
+            raise gr.Error(refused, print_exception=False)
+        try:
+            return await preprocess(block_fn, inputs, *args, **kwargs)
+        except (InvalidPathError, ValidationError, ComponentProcessingError, gr.Error) as exc:
+            reason = " ".join(str(getattr(exc, "message", None) or str(exc).splitlines()[0]).split())
+            raise gr.Error(f"the page sent a value it does not take ({reason}); reload the page",
+                           print_exception=False) from None
+
+    page.preprocess_data = preprocess_data  # Gradio calls it for every event, as self.preprocess_data
+
+
+def one_line(callback):
+    """``callback`` whose NSTError is a one-line message on the page (gr.Error) and no traceback on the console."""
+    import gradio as gr
+
+    def call(*args):
+        try:
+            return callback(*args)
+        except NSTError as exc:
+            raise gr.Error(exc.message(label), print_exception=False) from None
+
+    return call
+
+
 def build_page(server):
     """The Blocks layout and its events; Gradio is imported here only."""
     import gradio as gr
@@ -413,22 +506,27 @@ def build_page(server):
 
         names = list(FORM)
         editable = [k for k in names if k in course]
-        fields["preset"].change(lambda name: [preset_form(name)[k] for k in editable], fields["preset"],
-                                [fields[k] for k in editable], queue=False)
+        # unprocessed: a name outside the choices reaches preset_form, whose refusal is one line
+        fields["preset"].change(one_line(lambda name: [preset_form(name)[k] for k in editable]), fields["preset"],
+                                [fields[k] for k in editable], queue=False, preprocess=False, api_name="preset")
         for upload, view, role in ((content, content_view, "content"), (style, style_view, "style")):
             upload.change(lambda path, role=role: server.check_upload(path, role), upload,
-                          [view, messages[role]], queue=False)
+                          [view, messages[role]], queue=False, api_name=f"check_{role}")
 
-        def run(content_path, style_path, preset, max_side, iterations, optimizer, alpha, beta, tv_weight,
+        def run(content_file, style_file, preset, max_side, iterations, optimizer, alpha, beta, tv_weight,
                 preserve_colors, refresh_every, request: gr.Request):  # FORM's order; Gradio adds the request
             values = (preset, max_side, iterations, optimizer, alpha, beta, tv_weight, preserve_colors, refresh_every)
-            yield from server.run(request.session_hash, content_path, style_path, dict(zip(names, values)))
+            yield from server.run(request.session_hash, upload_path(content_file), upload_path(style_file),
+                                  dict(zip(names, values)))
 
+        # unprocessed: every value reaches the form's own checks (Gradio's would refuse with a traceback)
         start.click(run, [content, style, *(fields[k] for k in names)], [status, g_view, curves, downloads, figure],
-                    concurrency_limit=1, concurrency_id="run")
+                    concurrency_limit=1, concurrency_id="run", preprocess=False, api_name="run")
+
         def stop_run(request: gr.Request):
             return server.stop(request.session_hash)
 
-        stop.click(stop_run, None, status, queue=False)
+        stop.click(stop_run, None, status, queue=False, api_name="stop")
+    guard_inputs(page, [(content, "content"), (style, "style")], server.uploads)
     return page
 
