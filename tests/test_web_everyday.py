@@ -138,3 +138,14 @@ def test_a_file_outside_the_upload_folder_is_refused_in_one_line(page, capfd, ca
     assert status == 500 and answer["error"] == message
     quiet(capfd, server)
 
+
+def test_an_upload_is_taken_and_named_whole(page, capfd, tmp_path):
+    """The check that refuses the paths above takes what Gradio's upload route received."""
+    server, http = page
+    name = "grace_hopper_at_the_univac_keyboard_1960_from_the_smithsonian.png"
+    with open(photo(tmp_path / name, (48, 64)), "rb") as f:
+        path, = http.post("/upload", files={"files": (name, f, "image/png")}).json()
+    status, answer = direct(http, "check_content", [{"path": path, "meta": {"_type": "gradio.FileData"}}])
+    escaped = name.replace("_", "\\_")  # Markdown: shown as typed, no italics
+    assert status == 200 and answer["data"][1] == f"content image {escaped}: 64x48 px"
+    quiet(capfd, server)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from helpers import photo, read_history, subprocess_env
+from nst.algorithm.optimize import Step
 from nst.web import page as webapp
 from nst.web.page import Limits, Server
 
@@ -91,7 +92,8 @@ def test_an_upload_over_the_byte_limit_is_refused_before_it_is_read(tiny_vgg, tm
     status = refusal(server, uploads[0], None, form())
     assert status == (f"**Error:** content image portrait.png: {size:,} bytes, over the limit of {size - 1:,} bytes "
                       f"({(size - 1) / 2**20:.3g} MB)")
-    assert Server(str(tmp_path / "out"), Limits(upload_bytes=size)).check_upload(uploads[0], "content")[1] == ""
+    accepted = Server(str(tmp_path / "out"), Limits(upload_bytes=size)).check_upload(uploads[0], "content")[1]
+    assert accepted == "content image portrait.png: 64x48 px"
 
 
 def test_an_upload_over_the_pixel_limit_is_refused_from_its_header(tiny_vgg, tmp_path, monkeypatch, uploads):
@@ -105,7 +107,7 @@ def test_an_upload_over_the_pixel_limit_is_refused_from_its_header(tiny_vgg, tmp
 
 def test_the_preview_of_an_upload_is_its_pixels_and_no_upload_shows_the_default(server, uploads):
     preview, message = server.check_upload(uploads[0], "content")
-    assert message == "" and np.array_equal(preview, iio.imread(uploads[0]))
+    assert message == "content image portrait.png: 64x48 px" and np.array_equal(preview, iio.imread(uploads[0]))
     default, _ = server.check_upload(None, "content")
     assert default.shape == iio.imread(_grace_hopper()).shape  # matplotlib's photo, as the run takes it
 
@@ -207,3 +209,37 @@ def test_a_second_run_on_the_page_makes_tensorflow_warn_of_nothing(tiny_vgg, tmp
     assert [line[:13] for line in done.stdout.splitlines()] == ["done: 2 steps"] * 2
     assert "was changed by setting attribute" not in done.stderr and "input/Assign" not in done.stderr
 
+
+def shown_text(markdown):
+    """What the page shows of a line of Markdown with backslash escapes and nothing else."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_an_uploaded_file_is_named_whole_under_its_box(server, tmp_path):
+    name = "_grace_hopper_at_the_univac_keyboard_1960_from_the_smithsonian_.png"  # 68 characters
+    (tmp_path / "gradio-cache").mkdir()
+    message = server.check_upload(photo(tmp_path / "gradio-cache" / name), "content")[1]
+    assert shown_text(message) == f"content image {name}: 56x40 px"
+    assert re.search(r"(?<!\\)_", message) is None  # every underscore escaped: no italics
+
+
+def test_a_name_too_long_for_a_line_keeps_its_start_end_and_extension():
+    name = "holiday-" + "x" * 200 + "-final-v2.jpeg"
+    shown = webapp.file_name(name)
+    assert len(shown) == webapp.NAME_CHARS and shown.startswith("holiday-xxx") and shown.endswith("x-final-v2.jpeg")
+    assert shown.count("…") == 1
+    assert webapp.file_name("a" * 100)[-5:] == "aaaaa"  # no extension: the end of the name
+
+
+def test_the_cost_legend_sits_beside_the_curves_and_covers_none(monkeypatch):
+    figures = []
+    real = webapp.png_bytes
+    monkeypatch.setattr(webapp, "png_bytes", lambda fig: figures.append(fig) or real(fig))
+    rows = [Step(i, 100.0 / (i + 1), 10.0 / (i + 1), 90.0 / (i + 1), None, float(i), None) for i in range(40)]
+    curves = webapp.cost_curves(rows)
+    fig, = figures
+    ax, = fig.axes
+    legend = ax.get_legend() or fig.legends[0]
+    box, axes = legend.get_window_extent(), ax.get_window_extent()
+    assert not box.overlaps(axes)  # outside the plotting area, so no line or point can be under it
+    assert curves.shape[1] > axes.width  # and in the picture: the PNG is trimmed around the legend too

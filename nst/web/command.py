@@ -16,7 +16,7 @@ from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
 from nst.errors import NSTError, OneLineParser, report
 from nst.run.interrupt import STOP_SIGNALS, raise_on_signals
 from nst.run.outputs import prepare_output_dir
-from nst.web.page import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, Limits, Server, build_page
+from nst.web.page import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, PAGE_CSS, Limits, Server, build_page
 
 PROG = "nst serve"
 MAX_UPLOAD_MB = 2**20  # a terabyte: beyond it a limit means none
@@ -70,7 +70,7 @@ def launch(server, host, port):
         page.launch(server_name=host, server_port=port, share=False, inbrowser=False, quiet=True,
                     prevent_thread_lock=True, ssr_mode=False, mcp_server=False, run_history=False, pwa=False,
                     enable_monitoring=False, footer_links=[], allowed_paths=[server.output],
-                    max_file_size=server.limits.upload_bytes)
+                    max_file_size=server.limits.upload_bytes, css=PAGE_CSS)
     except OSError:  # Gradio's own words name its environment variables, not this command's options
         raise NSTError(f"{host}:{port}: cannot listen there (the port is in use, or the address is not this "
                        "machine's): choose another with --port or --host") from None

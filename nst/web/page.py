@@ -18,6 +18,7 @@ tested without a browser.
 import io
 import os
 import queue
+import re
 import shutil
 import threading
 import traceback
@@ -49,6 +50,10 @@ CACHE_DELETION = (3600, 86400)  # (every, older than) seconds
 PAGE_WAIT = 10.0  # seconds a run waits for the page to take its last G (a closed page stops the run anyway)
 FIGURE = "c_plus_s_equals_g.png"
 GRADIO_CACHE = ".gradio"  # in the server's output folder: Gradio's copies of uploads and of what the page shows
+MARKDOWN_SIGNS = re.compile(r"([\\`*_\[\]<>~|&#])")  # what could mark up a name inside a line
+NAME_CHARS = 80  # an uploaded file's name is shown whole up to this length
+# Gradio cuts a file's name to fit its row ("g….jpg"); on this page it wraps instead
+PAGE_CSS = "#content-upload .stem, #style-upload .stem {white-space: normal; overflow-wrap: anywhere}"
 LABELS = {  # a setting's name on the page: what an error message calls it
     "max_side": "size (longer side, px)", "iterations": "iterations", "optimizer": "optimizer",
     "alpha": "content weight α", "beta": "style weight β", "tv_weight": "TV weight",
@@ -258,7 +263,8 @@ def cost_curves(rows):
     if all(getattr(r, n) > 0 for r in rows for n in ("J", "J_content", "J_style")):
         ax.set_yscale("log")
     ax.set(xlabel="step")
-    ax.legend(loc="best")
+    # beside the axes, where it covers no curve; the PNG is trimmed to the figure's content, legend included
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     return np.asarray(Image.open(io.BytesIO(png_bytes(fig))).convert("RGB"))
 
 
@@ -307,9 +313,10 @@ class Server:
         if not path:
             return default_picture(role), ""
         try:
-            return check_upload(path, role, self.limits).astype(np.uint8), ""
+            pixels = check_upload(path, role, self.limits).astype(np.uint8)
         except NSTError as exc:
             return None, error_text(exc)
+        return pixels, upload_text(path, role, pixels)
 
     def run(self, session, content, style, form):
         """Check the form, run, and yield (status, G, curves, downloads, figure) as the run goes."""
@@ -380,6 +387,28 @@ def default_picture(role):
 
 def error_text(exc):
     return f"**Error:** {exc.message(label)}"
+
+
+def file_name(name, most=NAME_CHARS):
+    """``name`` whole, or, when longer than ``most``, the start and end of its stem around "…", its extension kept."""
+    if len(name) <= most:
+        return name
+    stem, extension = os.path.splitext(name)
+    if len(extension) > most // 4:  # a dot late in a long name, not an extension
+        stem, extension = name, ""
+    keep = most - len(extension) - 1
+    return stem[:keep - keep // 3] + "…" + stem[len(stem) - keep // 3:] + extension
+
+
+def plain(text):
+    """``text`` in Markdown that shows it as it is (a file named ``_draft_.png`` is not set in italics)."""
+    return MARKDOWN_SIGNS.sub(r"\\\1", text)
+
+
+def upload_text(path, role, pixels):
+    """The line under an accepted upload: its whole name (the upload box cuts it) and its size."""
+    height, width = pixels.shape[:2]
+    return f"{role} image {plain(file_name(os.path.basename(path)))}: {width}x{height} px"
 
 
 def upload_path(value):
@@ -459,6 +488,32 @@ def one_line(callback):
     return call
 
 
+def upload_column(gr, role, label_text, picture_label):
+    """An upload box, the line under it (its name and size, or what is wrong) and the picture the run takes."""
+    with gr.Column():
+        upload = gr.File(label=label_text, type="filepath", elem_id=f"{role}-upload")
+        message = gr.Markdown(elem_id=f"{role}-message")
+        view = gr.Image(default_picture(role), label=picture_label, interactive=False, height=180,
+                        elem_id=f"{role}-view")
+    return upload, message, view
+
+
+def form_fields(gr, course):
+    """The settings, by name (FORM), filled with the course's values."""
+    number = {"max_side": "max-side", "iterations": "iterations", "alpha": "alpha", "beta": "beta",
+              "tv_weight": "tv-weight"}
+    fields = {"preset": gr.Dropdown(list(presets.names()), value="course", label=label("preset"))}
+    for name, elem_id in number.items():
+        fields[name] = gr.Number(course[name], label=label(name), precision=0 if name in INTEGERS else None,
+                                 elem_id=elem_id)
+    fields["optimizer"] = gr.Radio(list(OPTIMIZERS), value=course["optimizer"], label=label("optimizer"))
+    fields["preserve_colors"] = gr.Dropdown([NO_COLORS, *colors.MODES], value=NO_COLORS,
+                                            label=label("preserve_colors"))
+    fields["refresh_every"] = gr.Number(5, label=label("refresh_every") + " N steps", precision=0,
+                                        elem_id="refresh-every")
+    return {name: fields[name] for name in FORM}
+
+
 def build_page(server):
     """The Blocks layout and its events; Gradio is imported here only."""
     import gradio as gr
@@ -469,34 +524,16 @@ def build_page(server):
         gr.Markdown("# nst: neural style transfer\nUpload a content and a style image (or leave one empty for "
                     "the default), choose the settings, and watch the generated image G form.")
         with gr.Row():
-            content = gr.File(label="content image (empty: Grace Hopper)", type="filepath", elem_id="content-upload")
-            style = gr.File(label="style image (empty: a painted swirl)", type="filepath", elem_id="style-upload")
-            content_view = gr.Image(default_picture("content"), label="content C", interactive=False, height=180,
-                                    elem_id="content-view")
-            style_view = gr.Image(default_picture("style"), label="style S", interactive=False, height=180,
-                                  elem_id="style-view")
+            content, content_message, content_view = upload_column(gr, "content", "content image (empty: Grace "
+                                                                   "Hopper)", "content C")
+            style, style_message, style_view = upload_column(gr, "style", "style image (empty: a painted swirl)",
+                                                             "style S")
         with gr.Row():
-            fields = {
-                "preset": gr.Dropdown(list(presets.names()), value="course", label=label("preset")),
-                "max_side": gr.Number(course["max_side"], label=label("max_side"), precision=0,
-                                      elem_id="max-side"),
-                "iterations": gr.Number(course["iterations"], label=label("iterations"), precision=0,
-                                        elem_id="iterations"),
-                "optimizer": gr.Radio(list(OPTIMIZERS), value=course["optimizer"], label=label("optimizer")),
-                "alpha": gr.Number(course["alpha"], label=label("alpha"), elem_id="alpha"),
-                "beta": gr.Number(course["beta"], label=label("beta"), elem_id="beta"),
-                "tv_weight": gr.Number(course["tv_weight"], label=label("tv_weight"), elem_id="tv-weight"),
-                "preserve_colors": gr.Dropdown([NO_COLORS, *colors.MODES], value=NO_COLORS,
-                                               label=label("preserve_colors")),
-                "refresh_every": gr.Number(5, label=label("refresh_every") + " N steps", precision=0,
-                                           elem_id="refresh-every"),
-            }
+            fields = form_fields(gr, course)
         with gr.Row():
             start = gr.Button("Start", variant="primary", elem_id="start")
             stop = gr.Button("Stop (keep the image so far)", elem_id="stop")
         status = gr.Markdown(elem_id="status")
-        # one line per upload: two checks answering in either order never overwrite each other
-        messages = {role: gr.Markdown(elem_id=f"{role}-message") for role in ("content", "style")}
         with gr.Row():
             g_view = gr.Image(label="generated G", interactive=False, format="png", height=300, elem_id="g-image")
             curves = gr.Image(label="costs", interactive=False, format="png", height=300, elem_id="curves")
@@ -504,23 +541,23 @@ def build_page(server):
                             elem_id="downloads")
         figure = gr.Image(label="C + S = G", interactive=False, format="png", elem_id="figure")
 
-        names = list(FORM)
-        editable = [k for k in names if k in course]
+        editable = [k for k in FORM if k in course]
         # unprocessed: a name outside the choices reaches preset_form, whose refusal is one line
         fields["preset"].change(one_line(lambda name: [preset_form(name)[k] for k in editable]), fields["preset"],
                                 [fields[k] for k in editable], queue=False, preprocess=False, api_name="preset")
-        for upload, view, role in ((content, content_view, "content"), (style, style_view, "style")):
-            upload.change(lambda path, role=role: server.check_upload(path, role), upload,
-                          [view, messages[role]], queue=False, api_name=f"check_{role}")
+        for upload, view, message, role in ((content, content_view, content_message, "content"),
+                                            (style, style_view, style_message, "style")):
+            upload.change(lambda path, role=role: server.check_upload(path, role), upload, [view, message],
+                          queue=False, api_name=f"check_{role}")
 
         def run(content_file, style_file, preset, max_side, iterations, optimizer, alpha, beta, tv_weight,
                 preserve_colors, refresh_every, request: gr.Request):  # FORM's order; Gradio adds the request
             values = (preset, max_side, iterations, optimizer, alpha, beta, tv_weight, preserve_colors, refresh_every)
             yield from server.run(request.session_hash, upload_path(content_file), upload_path(style_file),
-                                  dict(zip(names, values)))
+                                  dict(zip(FORM, values)))
 
         # unprocessed: every value reaches the form's own checks (Gradio's would refuse with a traceback)
-        start.click(run, [content, style, *(fields[k] for k in names)], [status, g_view, curves, downloads, figure],
+        start.click(run, [content, style, *fields.values()], [status, g_view, curves, downloads, figure],
                     concurrency_limit=1, concurrency_id="run", preprocess=False, api_name="run")
 
         def stop_run(request: gr.Request):
@@ -529,4 +566,3 @@ def build_page(server):
         stop.click(stop_run, None, status, queue=False, api_name="stop")
     guard_inputs(page, [(content, "content"), (style, "style")], server.uploads)
     return page
-
