@@ -7,8 +7,10 @@ hub offline. Everything it writes (its upload cache included) goes under
 ``--output``. Ctrl-C or SIGTERM closes the server; a run in progress stops
 after its current step and keeps its image.
 """
+import ipaddress
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -43,18 +45,43 @@ def build_parser(prog=PROG):
 
 
 def check(args):
-    """Every check before Gradio starts: the port, the limits, the weights, the output folder."""
-    if not 0 < args.port < 65536:
-        raise NSTError(f"--port {args.port}: use a port between 1 and 65535")
-    for option, value, most in (("--max-upload-mb", args.max_upload_mb, MAX_UPLOAD_MB),
-                                ("--max-pixels", args.max_pixels, MAX_PIXELS)):
-        if not (0 < value <= most):  # also NaN and infinity
-            raise NSTError(f"{option} {value:g}: give a number above 0 and at most {most:g}")
+    """Every check before Gradio starts: the address, the limits, the weights, the output folder."""
+    check_address(args.host, args.port)
+    for option, value, scale, least, most in (
+            ("--max-upload-mb", args.max_upload_mb, 2**20, "one byte's worth (9.5e-07)", MAX_UPLOAD_MB),
+            ("--max-pixels", args.max_pixels, 1, "1", MAX_PIXELS)):
+        if not (1 <= value * scale and value <= most):  # also NaN and infinity
+            raise NSTError(f"{option} {value:g}: give a number of at least {least} and at most {most:,}")
     weights = os.path.abspath(resolve_weights_path(args.vgg))
     read_vgg_weights(weights)  # every check of the file now, one line if it fails; then cached for the runs
     output = os.path.abspath(args.output)
     prepare_output_dir(output)
     return Server(output, Limits(int(args.max_upload_mb * 2**20), args.max_pixels), weights)
+
+
+def check_address(host, port):
+    """An IP address of this machine and a port free on it, before anything is read or made.
+
+    A host name is refused: looking it up could ask a name server, off this machine.
+    """
+    if not 0 < port < 65536:
+        raise NSTError(f"--port {port}: use a port between 1 and 65535")
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        raise NSTError(f"--host {host!r}: give an IP address (127.0.0.1: this machine only; 0.0.0.0: every "
+                       "network)") from None
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise cannot_listen(host, port) from None
+
+
+def cannot_listen(host, port):
+    return NSTError(f"{host}:{port}: cannot listen there (the port is in use, or the address is not this "
+                    "machine's): choose another with --port or --host")
 
 
 def launch(server, host, port):
@@ -71,9 +98,8 @@ def launch(server, host, port):
                     prevent_thread_lock=True, ssr_mode=False, mcp_server=False, run_history=False, pwa=False,
                     enable_monitoring=False, footer_links=[], allowed_paths=[server.output],
                     max_file_size=server.limits.upload_bytes, css=PAGE_CSS)
-    except OSError:  # Gradio's own words name its environment variables, not this command's options
-        raise NSTError(f"{host}:{port}: cannot listen there (the port is in use, or the address is not this "
-                       "machine's): choose another with --port or --host") from None
+    except OSError:  # taken since the check; Gradio's own words name its environment variables, not our options
+        raise cannot_listen(host, port) from None
     return page
 
 
