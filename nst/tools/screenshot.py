@@ -140,7 +140,7 @@ def main(argv=None):
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--refresh", type=int, default=5, help="refresh G every N steps")
     p.add_argument("--updates", type=int, default=6, help="take the picture after G has shown this many images")
-    p.add_argument("--height", type=int, default=1010, help="px of the page's top in the picture")
+    p.add_argument("--height", type=int, default=1200, help="px of the page's top in the picture (G and the costs)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as output, serve(output, dict(os.environ)) as (url, _):
         shoot(url, args.out, args.max_side, args.iterations, args.refresh, args.updates, args.height)
