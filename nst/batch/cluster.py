@@ -1,21 +1,23 @@
 """Ray: the engine that spreads a batch's jobs over workers, on this machine or on a cluster's nodes.
 
 Embedded by default: ``ray.init`` starts Ray here with one CPU per worker, no
-dashboard, and every address on loopback (Ray would put 127.0.0.1 on the
+dashboard, every address on loopback (Ray would put 127.0.0.1 on the
 machine's outward address; 127.0.0.2 keeps every socket inside
-127.0.0.0/8). With an address it joins a running cluster. A worker is a
-long-lived actor that gets the VGG-19 weights once from Ray's object store
-(the driver puts them once; a node's workers share its copy in memory) and
-runs jobs one after another with its share of the node's cores. A worker
-that dies (process killed, node gone) costs no job: the :class:`Pool` gives
-the job to another worker, where it resumes from its checkpoint, and starts
-a replacement worker that joins when the cluster has room for it.
+127.0.0.0/8), and its files in a folder of its own (``nst.batch.embedded``).
+With an address it joins a running cluster. A worker is a long-lived actor
+that gets the VGG-19 weights once from Ray's object store (the driver puts
+them once; a node's workers share its copy in memory) and runs jobs one
+after another with its share of the node's cores. A worker that dies
+(process killed, node gone) costs no job: the :class:`Pool` gives the job
+to another worker, where it resumes from its checkpoint, and starts a
+replacement worker that joins when the cluster has room for it.
 """
 import logging
 import os
 import socket
 import time
 
+from nst.batch.embedded import Embedded
 from nst.errors import NSTError
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray would report usage to its makers: no traffic out
@@ -52,15 +54,26 @@ def check_listening(address):
 
 
 def connect(workers=None, address=None, node_ip_address=None, attempts=2):
-    """Start embedded Ray or join ``address``; returns whether this call started it (so should stop it).
+    """Start embedded Ray or join ``address``; returns what ends it (call it) when this call started it, else None.
 
     A Ray already started in this process (a notebook, the tests) is used as it is. A start that
     fails is tried again: on a busy machine Ray's node can miss its own start-up deadline once.
     """
     ray = import_ray()
     if ray.is_initialized():
-        return False
+        return None
     check_listening(address)
+    embedded = None if address else Embedded()
+    try:
+        _init(ray, workers, address, node_ip_address, embedded, attempts)
+    except BaseException:
+        if embedded:
+            embedded.close()
+        raise
+    return lambda: _end(ray, embedded)
+
+
+def _init(ray, workers, address, node_ip_address, embedded, attempts):
     quiet = dict(log_to_driver=False, logging_level=logging.ERROR)
     for attempt in range(attempts):
         try:
@@ -69,13 +82,19 @@ def connect(workers=None, address=None, node_ip_address=None, attempts=2):
             else:
                 # "local": a Ray of our own, never a cluster that `ray start` left running on this machine
                 ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False,
-                         _node_ip_address=node_ip_address or LOOPBACK, **quiet)
-            return True
+                         _node_ip_address=node_ip_address or LOOPBACK, _temp_dir=embedded.folder, **quiet)
+            return
         except Exception as exc:  # Ray raises plain Exceptions for a node that did not come up
             ray.shutdown()
             if attempt + 1 == attempts or isinstance(exc, KeyboardInterrupt):
                 where = f"the Ray cluster at {address}" if address else "embedded Ray"
                 raise NSTError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:300]}") from None
+
+
+def _end(ray, embedded):
+    ray.shutdown()
+    if embedded:
+        embedded.close()
 
 
 class Worker:

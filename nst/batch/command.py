@@ -195,7 +195,7 @@ def _work(args, queue, manifest, fingerprints, weights, total):
     from nst.batch.progress import JobsBar
 
     ray = cluster.import_ray()
-    started_ray = cluster.connect(args.workers, args.address, args.node_ip_address)
+    end_ray = cluster.connect(args.workers, args.address, args.node_ip_address)
     raise_on_signals()  # ray.init made SIGTERM exit with status 15; it is 143 with one line, as everywhere in nst
     pool = bar = None
     try:
@@ -226,8 +226,8 @@ def _work(args, queue, manifest, fingerprints, weights, total):
             bar.close()
         if pool:
             pool.close()
-        if started_ray:
-            ray.shutdown()
+        if end_ray:
+            end_ray()
 
 
 def _summary(manifest, sheet, signum, prog):

@@ -1,0 +1,82 @@
+"""nst batch as a user meets it: a HOME left alone, no Ray left running after kill -9.
+
+Each batch runs as ``python -m nst batch``, as a user would, with its Ray under a folder of the test's own
+(``RAY_TMPDIR``). Nothing waits for a guessed time: the jobs are held at their first checkpoint by
+tests/hold/sitecustomize.py.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from helpers import ROOT, held, hold_env, photo, require, using, wait_until
+
+require("ray")  # the test extra: missing, these tests fail
+
+STEPS, SAVE_EVERY = 20, 5
+
+
+@pytest.fixture
+def batch(tiny_vgg, tmp_path):
+    """(args of a batch of ``jobs`` jobs, its environment, the holds folder, Ray's folder): job ``job`` of the
+    one worker held at its first checkpoint."""
+    ray_folder = tempfile.mkdtemp(prefix="nst-rt-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    holds = tmp_path / "holds"
+    holds.mkdir()
+    pictures = [photo(tmp_path / f"{name}.png", (32, 48), seed) for seed, name in enumerate(["c0", "s0", "s1"])]
+
+    def make(jobs=1, job=1, **env):
+        args = ["--content", pictures[0], "--style", *pictures[1:1 + jobs], "--output", str(tmp_path / "out"),
+                "--size", "32x48", "--iterations", str(STEPS), "--save-every", str(SAVE_EVERY), "--seed", "0",
+                "--workers", "1"]
+        return args, hold_env(holds, job=job, RAY_TMPDIR=ray_folder, NST_VGG19=tiny_vgg["new"][0], **env)
+
+    try:
+        yield make, holds, ray_folder
+    finally:
+        (holds / "release").touch()
+        for pid in using(ray_folder):  # whatever a failed test left running
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(ray_folder, ignore_errors=True)
+
+
+def start(args, env):
+    return subprocess.Popen([sys.executable, "-m", "nst", "batch", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_a_batch_leaves_home_and_rays_folder_as_they_were(batch, tmp_path):
+    make, _, ray_folder = batch
+    home = tmp_path / "home"
+    home.mkdir()
+    args, env = make(HOME=str(home))
+    (tmp_path / "holds" / "release").touch()  # nothing held
+    done = subprocess.run([sys.executable, "-m", "nst", "batch", *args, "--quiet"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    left = sorted(os.path.relpath(os.path.join(d, n), home) for d, dirs, files in os.walk(home) for n in dirs + files)
+    # TensorFlow's own, as for every nst command (docs/batch.md): its Keras settings, matplotlib's font cache
+    theirs = re.compile(r"\.keras(/keras\.json)?|\.(cache|config)(/matplotlib(/fontlist-v[\d.]+\.json)?)?")
+    assert [name for name in left if not theirs.fullmatch(name)] == [], left
+    assert os.listdir(ray_folder) == []
+
+
+def test_a_killed_driver_leaves_no_ray_process_running(batch):
+    make, holds, ray_folder = batch
+    args, env = make()
+    process = start(args, env)
+    try:
+        wait_until(lambda: held(holds), 300, "the job held at its first checkpoint", alive=process)
+        ray_processes = using(ray_folder)
+        assert len(ray_processes) > 2, ray_processes  # the driver, Ray's GCS and raylet, agents, the worker
+        process.kill()  # SIGKILL: nothing of the driver runs after it
+        process.wait(timeout=10)
+        wait_until(lambda: not using(ray_folder), 30, f"Ray's processes ending: {using(ray_folder)} left", poll=0.5)
+        wait_until(lambda: os.listdir(ray_folder) == [], 30, f"Ray's folder removed: {os.listdir(ray_folder)}")
+    finally:
+        process.kill()
