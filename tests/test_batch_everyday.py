@@ -1,4 +1,5 @@
-"""nst batch as a user meets it: a HOME left alone, no Ray left running after kill -9.
+"""nst batch as a user meets it: a bar that moves inside a job, a HOME left alone, no Ray left running after
+kill -9.
 
 Each batch runs as ``python -m nst batch``, as a user would, with its Ray under a folder of the test's own
 (``RAY_TMPDIR``). Nothing waits for a guessed time: the jobs are held at their first checkpoint by
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 
 import pytest
 
@@ -48,6 +50,51 @@ def batch(tiny_vgg, tmp_path):
 def start(args, env):
     return subprocess.Popen([sys.executable, "-m", "nst", "batch", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+class Lines:
+    """What a process writes to a pipe, read as it comes, cut at tqdm's carriage returns and at newlines."""
+
+    def __init__(self, pipe):
+        self.chunks, self.thread = [], threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self.thread.start()
+
+    def _read(self, pipe):
+        for chunk in iter(lambda: os.read(pipe.fileno(), 4096), b""):
+            self.chunks.append(chunk)
+
+    def lines(self):
+        return re.split(r"[\r\n]+", b"".join(self.chunks).decode(errors="replace"))
+
+
+def elapsed(line):
+    """The bar's elapsed seconds, from its ``[MM:SS``."""
+    minutes, seconds = re.search(r"\[(\d+):(\d\d)", line).groups()
+    return 60 * int(minutes) + int(seconds)
+
+
+def test_the_bar_shows_the_running_jobs_steps_and_its_clock_runs(batch):
+    make, holds, _ = batch
+    args, env = make()
+    process = start(args, env)
+    err = Lines(process.stderr)
+    try:
+        wait_until(lambda: held(holds), 300, "the job held at its first checkpoint", alive=process)
+        shown = f"1 running: {SAVE_EVERY}/{STEPS} steps"
+
+        def held_lines():
+            return [line for line in err.lines() if shown in line]
+
+        wait_until(held_lines, 60, f"the bar showing {shown!r}: {err.lines()[-3:]}", alive=process)
+        first = elapsed(held_lines()[0])
+        wait_until(lambda: elapsed(held_lines()[-1]) >= first + 2, 60,
+                   f"the bar's clock going on while the job is held: {held_lines()[-3:]}", alive=process)
+        left = {re.search(r"(\S+) left", line).group(1) for line in held_lines()}
+        assert "?" not in left and len(left) > 1, held_lines()  # a time left, and it moves
+        (holds / "release").touch()
+        assert process.wait(timeout=120) == 0, err.lines()[-5:]
+    finally:
+        process.kill()
 
 
 def test_a_batch_leaves_home_and_rays_folder_as_they_were(batch, tmp_path):

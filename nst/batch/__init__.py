@@ -3,5 +3,5 @@
 jobs (what to run) -> manifest (what is done) -> cluster (Ray: workers that hold
 the weights once; embedded Ray in a folder of its own, with a watchdog) -> work
 (one job on a worker, through ``nst.run``) -> sheet (the contact sheet);
-``command`` ties them together for the command line.
+``progress`` is the bar; ``command`` ties them together for the command line.
 """

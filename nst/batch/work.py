@@ -13,6 +13,7 @@ from nst.commands.train import flag
 from nst.errors import NSTError
 from nst.run.checkpoint import CHECKPOINT_FILE, read_checkpoint
 from nst.run.config import CONTINUABLE
+from nst.run.consumers import Consumer
 from nst.run.loop import run_style_transfer
 
 
@@ -23,6 +24,16 @@ class Outcome(NamedTuple):
     seconds: Optional[float] = None  # of optimisation, over all the job's attempts
     error: str = ""
     wall: float = 0.0  # of this attempt on its worker: reading, checks, the graph, the steps, the files
+
+
+class StepCount(Consumer):
+    """The running job's steps, for the driver's progress bar (read from another thread)."""
+
+    def __init__(self, total):
+        self.steps, self.total = 0, total
+
+    def step(self, step):
+        self.steps = step.iteration
 
 
 def one_line(exc):
@@ -46,17 +57,18 @@ def resumable(config):
     return checkpoint
 
 
-def run_job(config, may_resume, stop=None):
+def run_job(config, may_resume, stop=None, consumers=()):
     """Run one job's configuration into its folder; an :class:`Outcome`. ``stop``, a
-    :class:`nst.run.interrupt.StopRequest`, lets another thread end the job after its current step."""
+    :class:`nst.run.interrupt.StopRequest`, lets another thread end the job after its current step;
+    ``consumers`` see its steps (a :class:`StepCount`)."""
     start = time.perf_counter()
-    return _run(config, may_resume, stop)._replace(wall=time.perf_counter() - start)
+    return _run(config, may_resume, stop, consumers)._replace(wall=time.perf_counter() - start)
 
 
-def _run(config, may_resume, stop):
+def _run(config, may_resume, stop, consumers):
     try:
         checkpoint = resumable(config) if may_resume else None
-        result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, stop=stop)
+        result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, consumers, stop=stop)
     except NSTError as exc:
         return Outcome("failed", error=one_line(exc))
     except Exception as exc:  # a fault in nst itself: the job fails with it, the batch goes on
