@@ -1,10 +1,11 @@
 """nst batch as a user meets it: a bar that moves inside a job, a HOME left alone, no Ray left running after
-kill -9.
+kill -9, a full disk in one line.
 
 Each batch runs as ``python -m nst batch``, as a user would, with its Ray under a folder of the test's own
 (``RAY_TMPDIR``). Nothing waits for a guessed time: the jobs are held at their first checkpoint by
-tests/hold/sitecustomize.py.
+tests/hold/sitecustomize.py, which also plays the full disk.
 """
+import csv
 import os
 import re
 import shutil
@@ -127,3 +128,45 @@ def test_a_killed_driver_leaves_no_ray_process_running(batch):
         wait_until(lambda: os.listdir(ray_folder) == [], 30, f"Ray's folder removed: {os.listdir(ray_folder)}")
     finally:
         process.kill()
+
+
+def manifest(out):
+    with open(os.path.join(out, "manifest.csv"), newline="") as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+def test_a_full_disk_stops_the_batch_in_one_line_keeping_what_is_done(batch, tmp_path):
+    make, holds, _ = batch
+    out = tmp_path / "out"
+    args, env = make(jobs=2, job=2, NST_TEST_FULL_DIR=str(out))
+    args.append("--quiet")
+    process = start(args, env)
+    try:
+        wait_until(lambda: held(holds), 300, "the second job held at its first checkpoint", alive=process)
+        finished = (out / "c0--s0" / "final.png").read_bytes()
+        (holds / "full").touch()  # the disk is full from now on
+        (holds / "release").touch()
+        _, err = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    err = err.decode()
+    assert process.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"nst batch: error: {out / 'c0--s1' / 'iteration_0010.png'}: cannot write ("), err
+    assert "no space left on device" in err.lower(), err
+    rows = manifest(out)
+    assert rows["c0--s0"]["status"] == "done" and rows["c0--s1"]["status"] in ("running", "pending"), rows
+    assert (out / "c0--s0" / "final.png").read_bytes() == finished
+    kept = {name: (out / name).read_bytes() for name in ("manifest.csv", "c0--s1/checkpoint.npz")}
+
+    again = subprocess.run([sys.executable, "-m", "nst", "batch", *args], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=300)  # still full: the batch's lock cannot be written
+    assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+    assert again.stderr.startswith(f"nst batch: error: {out / '.nst.lock'}: cannot write ("), again.stderr
+    assert {name: (out / name).read_bytes() for name in kept} == kept and not (out / ".nst.lock").exists()
+
+    (holds / "full").unlink()  # room again: the same command finishes the batch, the done job untouched
+    again = subprocess.run([sys.executable, "-m", "nst", "batch", *args], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert {row["status"] for row in manifest(out).values()} == {"done"}
+    assert (out / "c0--s0" / "final.png").read_bytes() == finished

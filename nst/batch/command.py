@@ -5,8 +5,9 @@ train``'s, parsed and checked by ``nst.commands.train`` exactly as for one run, 
 one stops the batch before anything runs. Finished jobs whose fingerprint
 still holds are skipped without starting Ray; the rest go to the workers.
 Exit codes: 0 all done, 1 some jobs failed (their errors are in the
-manifest), 2 bad options or inputs of the batch, 130/143 stopped by
-Ctrl-C/SIGTERM (run the same command again to continue).
+manifest), 2 bad options or inputs of the batch, or a file it could not
+write (a full disk stops the batch), 130/143 stopped by Ctrl-C/SIGTERM
+(run the same command again to continue).
 """
 import argparse
 import os
@@ -17,7 +18,7 @@ from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
 from nst.batch import jobs as joblist
 from nst.batch.manifest import Manifest
 from nst.commands import train
-from nst.errors import NSTError, OneLineParser, report
+from nst.errors import EXIT_BAD_INPUT, NSTError, OneLineParser, report
 from nst.run.interrupt import StopRequest, raise_on_signals, stop_on_signals
 from nst.run.outputs import FINAL_IMAGE, RunFolder, prepare_output_dir
 
@@ -188,15 +189,19 @@ def _run(args, typed, common, jobs, weights, output, prog):
         if row["status"] == "running":
             row["status"] = "pending"
     record.write()
+    if record.failure:
+        return _stopped(record, prog)
     return _summary(manifest, write_sheet(output, jobs), record.stop.signum, prog)
 
 
 class Record:
-    """The manifest as jobs start and end, and the bar; ``stop`` ends the batch (a signal)."""
+    """The manifest as jobs start and end, the bar, and the first write that failed: the manifest's own, or a
+    job's for want of space. That one stops the batch (every write after it would fail too), the running jobs
+    saving what they can."""
 
     def __init__(self, manifest, fingerprints):
         self.manifest, self.fingerprints, self.bar = manifest, fingerprints, None
-        self.stop, self.nodes = StopRequest(), {}  # nodes: each job's, in order, in this batch
+        self.stop, self.nodes, self.failure = StopRequest(), {}, None  # nodes: each job's, in order, this batch
 
     def started(self, job, node):
         self.nodes.setdefault(job.id, []).append(node)
@@ -207,16 +212,26 @@ class Record:
     def finished(self, job, outcome):
         self.manifest.set(job.id, status=outcome.status, J=outcome.J, steps=outcome.steps, seconds=outcome.seconds,
                           error=outcome.error)
+        if outcome.disk_full:
+            self.fail(outcome.error)
         self.write(ended=job.id)
 
     def write(self, ended=None):
-        self.manifest.write()
+        try:
+            self.manifest.write()
+        except NSTError as exc:
+            self.fail(str(exc))
         if self.bar:
             self.bar.update(self.manifest.counts(), ended)
 
+    def fail(self, error):
+        if self.failure is None:
+            self.failure = error
+            self.stop.request()
+
 
 def _work(args, queue, record, weights, total):
-    """Run the queue on Ray, until it is done or ``record.stop`` (a signal) ends it."""
+    """Run the queue on Ray, until it is done or ``record.stop`` (a signal, a failed write) ends it."""
     from nst.batch import cluster
     from nst.batch.progress import JobsBar
 
@@ -238,6 +253,15 @@ def _work(args, queue, record, weights, total):
             pool.close()
         if end_ray:
             end_ray()
+
+
+def _stopped(record, prog):
+    """The one line of a batch stopped by a failed write: what failed, what is kept, what to do."""
+    counts = record.manifest.counts()
+    print(f"{prog}: error: {record.failure}; the batch stopped with {counts['done']} done, {counts['failed']} "
+          f"failed, {counts['pending']} pending (its manifest as last written); run the same command again once "
+          "the output folder can be written (room on its disk)", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _summary(manifest, sheet, signum, prog):

@@ -2,7 +2,8 @@
 
 Whatever happens is an :class:`Outcome` for the manifest, never an exception:
 bad input is the job's one-line error (the batch goes on), a stop request
-leaves the job pending with its checkpoint saved.
+leaves the job pending with its checkpoint saved, and so does a full disk,
+which stops the batch (every job after it would fail the same way).
 """
 import os
 import time
@@ -10,7 +11,7 @@ import traceback
 from typing import NamedTuple, Optional
 
 from nst.commands.train import flag
-from nst.errors import NSTError
+from nst.errors import NSTError, disk_full
 from nst.run.checkpoint import CHECKPOINT_FILE, read_checkpoint
 from nst.run.config import CONTINUABLE
 from nst.run.consumers import Consumer
@@ -24,6 +25,7 @@ class Outcome(NamedTuple):
     seconds: Optional[float] = None  # of optimisation, over all the job's attempts
     error: str = ""
     wall: float = 0.0  # of this attempt on its worker: reading, checks, the graph, the steps, the files
+    disk_full: bool = False  # a write failed for want of space: the batch stops
 
 
 class StepCount(Consumer):
@@ -69,10 +71,11 @@ def _run(config, may_resume, stop, consumers):
     try:
         checkpoint = resumable(config) if may_resume else None
         result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, consumers, stop=stop)
-    except NSTError as exc:
-        return Outcome("failed", error=one_line(exc))
-    except Exception as exc:  # a fault in nst itself: the job fails with it, the batch goes on
-        traceback.print_exc()  # into the worker's log
+    except Exception as exc:
+        if disk_full(exc):  # not the job's fault: it stays pending, to resume from its last checkpoint
+            return Outcome("pending", error=one_line(exc), disk_full=True)
+        if not isinstance(exc, NSTError):  # a fault in nst itself: the job fails with it, the batch goes on
+            traceback.print_exc()  # into the worker's log
         return Outcome("failed", error=one_line(exc))
     last = result.history[-1]
     if result.interrupted:
