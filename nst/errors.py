@@ -7,10 +7,12 @@ name (``learning_rate``); the command line fills in its flag
 (``--learning-rate``) with :meth:`NSTError.message`.
 """
 import argparse
+import errno
 import re
 import sys
 
 EXIT_BAD_INPUT = 2
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def python_name(option):
@@ -37,6 +39,16 @@ class NSTError(Exception):
 
     def __str__(self):
         return self.message()
+
+
+def disk_full(exc):
+    """Whether ``exc``, or the OSError it was raised from, says the disk (or the quota) is full: then every later
+    write fails too, so a batch stops rather than fail job after job."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def report(prog, exc, name=python_name):

@@ -82,6 +82,34 @@ def held(folder, name="job"):
     return sorted(f for f in os.listdir(folder) if f.startswith(f"held-{name}-"))
 
 
+def using(folder):
+    """The pids of the processes that name ``folder`` in their command line or environment, or have a file or
+    their working folder in it, as /proc shows them (Ray's workers and agents rewrite their command line)."""
+    mark, found = os.fsencode(os.path.join(folder, "")), []
+    for pid in (int(e) for e in os.listdir("/proc") if e.isdigit() and int(e) != os.getpid()):
+        texts = []
+        for name in ("cmdline", "environ"):
+            try:
+                texts.append(Path(f"/proc/{pid}/{name}").read_bytes())
+            except OSError:
+                pass
+        for link in ["cwd", *(f"fd/{fd}" for fd in _listing(f"/proc/{pid}/fd"))]:
+            try:
+                texts.append(os.fsencode(os.readlink(f"/proc/{pid}/{link}")) + b"/")
+            except OSError:
+                pass
+        if any(mark in text for text in texts):
+            found.append(pid)
+    return found
+
+
+def _listing(folder):
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
 def wait_until(condition, timeout, what, poll=0.05, alive=None):
     """Poll ``condition()`` until it is true; fail naming ``what`` after ``timeout`` seconds, or at once
     when ``alive`` (a Popen) has ended before it came true."""

@@ -31,11 +31,13 @@ def ray_here():
     temp = tempfile.mkdtemp(prefix="nst-ray-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     before = os.environ.get("RAY_TMPDIR")
     os.environ["RAY_TMPDIR"] = temp
+    end_ray = None
     try:
-        assert cluster.connect(workers=2)
+        end_ray = cluster.connect(workers=2)
+        assert end_ray
         yield
     finally:
-        ray.shutdown()
+        end_ray() if end_ray else ray.shutdown()
         os.environ.pop("RAY_TMPDIR") if before is None else os.environ.update(RAY_TMPDIR=before)
         shutil.rmtree(temp, ignore_errors=True)
 

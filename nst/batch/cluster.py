@@ -1,21 +1,24 @@
 """Ray: the engine that spreads a batch's jobs over workers, on this machine or on a cluster's nodes.
 
 Embedded by default: ``ray.init`` starts Ray here with one CPU per worker, no
-dashboard, and every address on loopback (Ray would put 127.0.0.1 on the
+dashboard, every address on loopback (Ray would put 127.0.0.1 on the
 machine's outward address; 127.0.0.2 keeps every socket inside
-127.0.0.0/8). With an address it joins a running cluster. A worker is a
-long-lived actor that gets the VGG-19 weights once from Ray's object store
-(the driver puts them once; a node's workers share its copy in memory) and
-runs jobs one after another with its share of the node's cores. A worker
-that dies (process killed, node gone) costs no job: the :class:`Pool` gives
-the job to another worker, where it resumes from its checkpoint, and starts
-a replacement worker that joins when the cluster has room for it.
+127.0.0.0/8), and its files in a folder of its own (``nst.batch.embedded``).
+With an address it joins a running cluster. A worker is a long-lived actor
+that gets the VGG-19 weights once from Ray's object store (the driver puts
+them once; a node's workers share its copy in memory) and runs jobs one
+after another with its share of the node's cores, telling the driver its
+job's steps when asked. A worker that dies (process killed, node gone)
+costs no job: the :class:`Pool` gives the job to another worker, where it
+resumes from its checkpoint, and starts a replacement worker that joins
+when the cluster has room for it.
 """
 import logging
 import os
 import socket
 import time
 
+from nst.batch.embedded import Embedded
 from nst.errors import NSTError
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray would report usage to its makers: no traffic out
@@ -52,15 +55,26 @@ def check_listening(address):
 
 
 def connect(workers=None, address=None, node_ip_address=None, attempts=2):
-    """Start embedded Ray or join ``address``; returns whether this call started it (so should stop it).
+    """Start embedded Ray or join ``address``; returns what ends it (call it) when this call started it, else None.
 
     A Ray already started in this process (a notebook, the tests) is used as it is. A start that
     fails is tried again: on a busy machine Ray's node can miss its own start-up deadline once.
     """
     ray = import_ray()
     if ray.is_initialized():
-        return False
+        return None
     check_listening(address)
+    embedded = None if address else Embedded()
+    try:
+        _init(ray, workers, address, node_ip_address, embedded, attempts)
+    except BaseException:
+        if embedded:
+            embedded.close()
+        raise
+    return lambda: _end(ray, embedded)
+
+
+def _init(ray, workers, address, node_ip_address, embedded, attempts):
     quiet = dict(log_to_driver=False, logging_level=logging.ERROR)
     for attempt in range(attempts):
         try:
@@ -69,13 +83,19 @@ def connect(workers=None, address=None, node_ip_address=None, attempts=2):
             else:
                 # "local": a Ray of our own, never a cluster that `ray start` left running on this machine
                 ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False,
-                         _node_ip_address=node_ip_address or LOOPBACK, **quiet)
-            return True
+                         _node_ip_address=node_ip_address or LOOPBACK, _temp_dir=embedded.folder, **quiet)
+            return
         except Exception as exc:  # Ray raises plain Exceptions for a node that did not come up
             ray.shutdown()
             if attempt + 1 == attempts or isinstance(exc, KeyboardInterrupt):
                 where = f"the Ray cluster at {address}" if address else "embedded Ray"
                 raise NSTError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:300]}") from None
+
+
+def _end(ray, embedded):
+    ray.shutdown()
+    if embedded:
+        embedded.close()
 
 
 class Worker:
@@ -93,17 +113,25 @@ class Worker:
         tf.config.threading.set_intra_op_parallelism_threads(self.threads)
         tf.config.threading.set_inter_op_parallelism_threads(self.threads)
         vgg.use_weights(weights)
-        self.stop_request = StopRequest()
+        self.stop_request, self.count = StopRequest(), None
 
     def info(self):
         return self.node, self.threads, os.getpid()
 
     def run(self, config, may_resume):
-        from nst.batch.work import Outcome, run_job
+        from nst.batch.work import Outcome, StepCount, run_job
 
         if self.stop_request.requested:
             return Outcome("pending")
-        return run_job(config, may_resume, self.stop_request)
+        self.count = StepCount(config.iterations)
+        try:
+            return run_job(config, may_resume, self.stop_request, [self.count])
+        finally:
+            self.count = None  # the job's steps are no one's once it has ended
+
+    def progress(self):
+        """The running job's (steps, iterations), asked beside ``run``: a call to an actor works on any node."""
+        return self.count and (self.count.steps, self.count.total)
 
     def stop(self, signum):
         """Ask the running job to checkpoint and end (runs beside ``run``: the actor has two threads)."""
@@ -129,6 +157,7 @@ class Pool:
         self.actor_class = ray.remote(num_cpus=1, max_restarts=0, max_concurrency=2)(Worker)
         self.weights = ray.put(weights)  # once: each node's workers share its copy
         self.starting, self.idle, self.busy, self.node = {}, [], {}, {}
+        self.asked, self.steps = {}, {}  # progress asked: its answer's ref -> the run's ref; the runs' answers
         self.failures, self.ready_once = 0, False
         for _ in range(size):
             self._start_worker()
@@ -137,11 +166,11 @@ class Pool:
         actor = self.actor_class.remote(self.weights, self.threads)
         self.starting[actor.info.remote()] = actor
 
-    def run(self, queue, started, finished, stop):
+    def run(self, queue, started, finished, stop, progress=None):
         """Give the ``queue``'s (job, config, may_resume) to workers until all end or ``stop`` is requested.
 
-        ``started(job, node)`` and ``finished(job, outcome)`` report; a job whose worker died
-        ``retries`` times fails with that reason.
+        ``started(job, node)`` and ``finished(job, outcome)`` report, and ``progress({job id: (steps,
+        iterations)})`` at every poll; a job whose worker died ``retries`` times fails with that reason.
         """
         queue, attempts, deadline = list(queue), {}, None
         while queue and not stop.requested or self.busy:
@@ -165,6 +194,25 @@ class Pool:
                     self._joined(ref)
                 else:
                     self._ended(ref, queue, attempts, finished)
+            if progress:
+                progress(self._steps())
+
+    def _steps(self):
+        """{job id: (steps, iterations)} of the running jobs, as their workers last answered; each busy worker
+        is asked again (its answer comes in by a later poll: the driver never waits on it)."""
+        answered = self.ray.wait(list(self.asked), num_returns=len(self.asked), timeout=0)[0] if self.asked else []
+        for ref in answered:
+            run = self.asked.pop(ref)
+            try:
+                steps = self.ray.get(ref)
+            except self.ray.exceptions.RayError:  # its worker died: _ended deals with its job
+                continue
+            if run in self.busy:
+                self.steps[run] = steps
+        for run, (actor, _) in self.busy.items():
+            if run not in self.asked.values():
+                self.asked[actor.progress.remote()] = run
+        return {item[0].id: self.steps[run] for run, (_, item) in self.busy.items() if self.steps.get(run)}
 
     def _joined(self, ref):
         actor = self.starting.pop(ref)
@@ -182,6 +230,7 @@ class Pool:
 
     def _ended(self, ref, queue, attempts, finished):
         actor, item = self.busy.pop(ref)
+        self.steps.pop(ref, None)
         job = item[0]
         try:
             outcome = self.ray.get(ref)

@@ -5,8 +5,9 @@ train``'s, parsed and checked by ``nst.commands.train`` exactly as for one run, 
 one stops the batch before anything runs. Finished jobs whose fingerprint
 still holds are skipped without starting Ray; the rest go to the workers.
 Exit codes: 0 all done, 1 some jobs failed (their errors are in the
-manifest), 2 bad options or inputs of the batch, 130/143 stopped by
-Ctrl-C/SIGTERM (run the same command again to continue).
+manifest), 2 bad options or inputs of the batch, or a file it could not
+write (a full disk stops the batch), 130/143 stopped by Ctrl-C/SIGTERM
+(run the same command again to continue).
 """
 import argparse
 import os
@@ -17,8 +18,8 @@ from nst.algorithm.vgg import read_vgg_weights, resolve_weights_path
 from nst.batch import jobs as joblist
 from nst.batch.manifest import Manifest
 from nst.commands import train
-from nst.errors import NSTError, OneLineParser, report
-from nst.run.interrupt import raise_on_signals, stop_on_signals
+from nst.errors import EXIT_BAD_INPUT, NSTError, OneLineParser, report
+from nst.run.interrupt import StopRequest, raise_on_signals, stop_on_signals
 from nst.run.outputs import FINAL_IMAGE, RunFolder, prepare_output_dir
 
 PROG = "nst batch"
@@ -181,53 +182,86 @@ def _run(args, typed, common, jobs, weights, output, prog):
         queue.append((job, config, same))
         manifest.set(job.id, status="pending", **({} if same else dict(J="", steps="", seconds="", node="", error="")))
     manifest.write()
-    signum = _work(args, queue, manifest, fingerprints, weights, len(jobs)) if queue else None
+    record = Record(manifest, fingerprints)
+    if queue:
+        _work(args, queue, record, weights, len(jobs))
     for row in manifest.batch_rows():
         if row["status"] == "running":
             row["status"] = "pending"
-    manifest.write()
-    return _summary(manifest, write_sheet(output, jobs), signum, prog)
+    record.write()
+    if record.failure:
+        return _stopped(record, prog)
+    return _summary(manifest, write_sheet(output, jobs), record.stop.signum, prog)
 
 
-def _work(args, queue, manifest, fingerprints, weights, total):
-    """Run the queue on Ray; the stop signal's number, or None."""
+class Record:
+    """The manifest as jobs start and end, the bar, and the first write that failed: the manifest's own, or a
+    job's for want of space. That one stops the batch (every write after it would fail too), the running jobs
+    saving what they can."""
+
+    def __init__(self, manifest, fingerprints):
+        self.manifest, self.fingerprints, self.bar = manifest, fingerprints, None
+        self.stop, self.nodes, self.failure = StopRequest(), {}, None  # nodes: each job's, in order, this batch
+
+    def started(self, job, node):
+        self.nodes.setdefault(job.id, []).append(node)
+        self.manifest.set(job.id, status="running", node=" ".join(self.nodes[job.id]),
+                          fingerprint=self.fingerprints[job.id], error="")
+        self.write()
+
+    def finished(self, job, outcome):
+        self.manifest.set(job.id, status=outcome.status, J=outcome.J, steps=outcome.steps, seconds=outcome.seconds,
+                          error=outcome.error)
+        if outcome.disk_full:
+            self.fail(outcome.error)
+        self.write(ended=job.id)
+
+    def write(self, ended=None):
+        try:
+            self.manifest.write()
+        except NSTError as exc:
+            self.fail(str(exc))
+        if self.bar:
+            self.bar.update(self.manifest.counts(), ended)
+
+    def fail(self, error):
+        if self.failure is None:
+            self.failure = error
+            self.stop.request()
+
+
+def _work(args, queue, record, weights, total):
+    """Run the queue on Ray, until it is done or ``record.stop`` (a signal, a failed write) ends it."""
     from nst.batch import cluster
     from nst.batch.progress import JobsBar
 
     ray = cluster.import_ray()
-    started_ray = cluster.connect(args.workers, args.address, args.node_ip_address)
+    end_ray = cluster.connect(args.workers, args.address, args.node_ip_address)
     raise_on_signals()  # ray.init made SIGTERM exit with status 15; it is 143 with one line, as everywhere in nst
-    pool = bar = None
+    pool = None
     try:
         size = min(len(queue), args.workers or cluster.cluster_cpus(ray))
         pool = cluster.Pool(ray, weights, size, args.threads, args.retries)
-        bar = JobsBar(total, manifest.counts(), args.quiet)
-
-        nodes = {}  # job id -> the nodes it ran on in this batch, in order (more than one after a retry)
-
-        def started(job, node):
-            nodes.setdefault(job.id, []).append(node)
-            manifest.set(job.id, status="running", node=" ".join(nodes[job.id]), fingerprint=fingerprints[job.id],
-                         error="")
-            manifest.write()
-            bar.update(manifest.counts())
-
-        def finished(job, outcome):
-            manifest.set(job.id, status=outcome.status, J=outcome.J, steps=outcome.steps, seconds=outcome.seconds,
-                         error=outcome.error)
-            manifest.write()
-            bar.update(manifest.counts())
-
-        with stop_on_signals() as stop:
-            pool.run(queue, started, finished, stop)
-        return stop.signum
+        record.bar = JobsBar(total, record.manifest.counts(), args.quiet)
+        with stop_on_signals(record.stop) as stop:
+            pool.run(queue, record.started, record.finished, stop, record.bar.progress)
     finally:
-        if bar:
-            bar.close()
+        if record.bar:
+            record.bar.close()
+            record.bar = None  # the manifest's last write draws no bar
         if pool:
             pool.close()
-        if started_ray:
-            ray.shutdown()
+        if end_ray:
+            end_ray()
+
+
+def _stopped(record, prog):
+    """The one line of a batch stopped by a failed write: what failed, what is kept, what to do."""
+    counts = record.manifest.counts()
+    print(f"{prog}: error: {record.failure}; the batch stopped with {counts['done']} done, {counts['failed']} "
+          f"failed, {counts['pending']} pending (its manifest as last written); run the same command again once "
+          "the output folder can be written (room on its disk)", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _summary(manifest, sheet, signum, prog):

@@ -2,7 +2,8 @@
 
 Whatever happens is an :class:`Outcome` for the manifest, never an exception:
 bad input is the job's one-line error (the batch goes on), a stop request
-leaves the job pending with its checkpoint saved.
+leaves the job pending with its checkpoint saved, and so does a full disk,
+which stops the batch (every job after it would fail the same way).
 """
 import os
 import time
@@ -10,9 +11,10 @@ import traceback
 from typing import NamedTuple, Optional
 
 from nst.commands.train import flag
-from nst.errors import NSTError
+from nst.errors import NSTError, disk_full
 from nst.run.checkpoint import CHECKPOINT_FILE, read_checkpoint
 from nst.run.config import CONTINUABLE
+from nst.run.consumers import Consumer
 from nst.run.loop import run_style_transfer
 
 
@@ -23,6 +25,17 @@ class Outcome(NamedTuple):
     seconds: Optional[float] = None  # of optimisation, over all the job's attempts
     error: str = ""
     wall: float = 0.0  # of this attempt on its worker: reading, checks, the graph, the steps, the files
+    disk_full: bool = False  # a write failed for want of space: the batch stops
+
+
+class StepCount(Consumer):
+    """The running job's steps, for the driver's progress bar (read from another thread)."""
+
+    def __init__(self, total):
+        self.steps, self.total = 0, total
+
+    def step(self, step):
+        self.steps = step.iteration
 
 
 def one_line(exc):
@@ -46,21 +59,23 @@ def resumable(config):
     return checkpoint
 
 
-def run_job(config, may_resume, stop=None):
+def run_job(config, may_resume, stop=None, consumers=()):
     """Run one job's configuration into its folder; an :class:`Outcome`. ``stop``, a
-    :class:`nst.run.interrupt.StopRequest`, lets another thread end the job after its current step."""
+    :class:`nst.run.interrupt.StopRequest`, lets another thread end the job after its current step;
+    ``consumers`` see its steps (a :class:`StepCount`)."""
     start = time.perf_counter()
-    return _run(config, may_resume, stop)._replace(wall=time.perf_counter() - start)
+    return _run(config, may_resume, stop, consumers)._replace(wall=time.perf_counter() - start)
 
 
-def _run(config, may_resume, stop):
+def _run(config, may_resume, stop, consumers):
     try:
         checkpoint = resumable(config) if may_resume else None
-        result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, stop=stop)
-    except NSTError as exc:
-        return Outcome("failed", error=one_line(exc))
-    except Exception as exc:  # a fault in nst itself: the job fails with it, the batch goes on
-        traceback.print_exc()  # into the worker's log
+        result = run_style_transfer(config.replace(overwrite=checkpoint is None), checkpoint, consumers, stop=stop)
+    except Exception as exc:
+        if disk_full(exc):  # not the job's fault: it stays pending, to resume from its last checkpoint
+            return Outcome("pending", error=one_line(exc), disk_full=True)
+        if not isinstance(exc, NSTError):  # a fault in nst itself: the job fails with it, the batch goes on
+            traceback.print_exc()  # into the worker's log
         return Outcome("failed", error=one_line(exc))
     last = result.history[-1]
     if result.interrupted:

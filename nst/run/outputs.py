@@ -113,7 +113,10 @@ class RunFolder:
 
     def _lock(self):
         path = os.path.join(self.path, LOCK_FILE)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise NSTError(f"{path}: cannot write ({exc.strerror or exc})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -123,9 +126,13 @@ class RunFolder:
                 raise NSTError(f"{self.path}: another run is writing there (process {holder}); wait for it to "
                                "finish or choose another output folder") from None
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.lock = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:  # a full disk: even the pid cannot be written
+            self.release()
+            raise NSTError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
     def __enter__(self) -> "RunFolder":
         return self

@@ -61,7 +61,7 @@ def measure(workers, threads, queue, weights):
 
     ray = cluster.import_ray()
     begin = time.perf_counter()
-    cluster.connect(workers)
+    end_ray = cluster.connect(workers)
     try:
         put = time.perf_counter()
         pool = cluster.Pool(ray, weights, workers, threads or None)
@@ -78,7 +78,7 @@ def measure(workers, threads, queue, weights):
         pool.run(queue, started, finished, StopRequest())
         pool.close()
     finally:
-        ray.shutdown()
+        (end_ray or ray.shutdown)()  # embedded Ray's folder removed with it
     failed = [o.error for o in outcomes if o.status != "done"]
     if failed:
         raise NSTError(f"a benchmark job failed: {failed[0]}")

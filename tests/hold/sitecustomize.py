@@ -17,7 +17,12 @@ default) is held once its first checkpoint is on disk: the hook writes ``NST_TES
 
 The test waits on the ``held-*`` files, never on a fixed time: what it checks then happens at that point
 whatever the machine's speed.
+
+A full disk, in any process started with ``NST_TEST_FULL_DIR``: while the file ``NST_TEST_HOLD_DIR/full``
+exists, ``os.fsync`` and ``os.pwrite`` of a file under that folder fail with ENOSPC, as on a full disk (a
+write reaches it at the latest at the fsync of ``write_atomic``; a lock file's pid goes by ``pwrite``).
 """
+import errno
 import importlib
 import importlib.abc
 import importlib.util
@@ -87,5 +92,25 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         return spec
 
 
+def _fill(folder, flag):
+    """``os.fsync`` and ``os.pwrite`` of files under ``folder`` fail with ENOSPC while ``flag`` exists."""
+    def full(fd):
+        try:
+            return os.path.exists(flag) and os.readlink(f"/proc/self/fd/{fd}").startswith(folder + os.sep)
+        except OSError:
+            return False
+
+    def failing(call):
+        def write(fd, *args):
+            if full(fd):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return call(fd, *args)
+        return write
+
+    os.fsync, os.pwrite = failing(os.fsync), failing(os.pwrite)
+
+
 if os.environ.get("NST_TEST_HOLD_DIR"):
     sys.meta_path.insert(0, _AfterImport())
+    if os.environ.get("NST_TEST_FULL_DIR"):
+        _fill(os.path.realpath(os.environ["NST_TEST_FULL_DIR"]), os.path.join(os.environ["NST_TEST_HOLD_DIR"], "full"))
