@@ -61,9 +61,11 @@ def test_an_output_named_like_a_gif_or_video_is_refused_not_made_a_folder(tiny_v
 def test_serve_limits_that_are_not_finite_are_one_line(tiny_vgg, tmp_path, capsys):
     from nst.web import command as serve
 
-    for option, value in (("--max-upload-mb", "inf"), ("--max-upload-mb", "nan"), ("--max-pixels", "0")):
+    upload = "give a number of at least one byte's worth"
+    for option, value, says in (("--max-upload-mb", "inf", upload), ("--max-upload-mb", "nan", upload),
+                                ("--max-pixels", "0", "give a number of at least 1")):
         code = serve.main([option, value, "--vgg", tiny_vgg["new"][0], "--output", str(tmp_path / "out")])
-        assert_one_line(code, capsys.readouterr().err, f"{option} ", "give a number above 0", prog="nst serve")
+        assert_one_line(code, capsys.readouterr().err, f"{option} ", says, prog="nst serve")
     assert not (tmp_path / "out").exists()
 
 
