@@ -21,7 +21,6 @@ from typing import (TYPE_CHECKING, Dict, Iterator, List, Mapping, NamedTuple, Op
                     cast)
 
 import numpy as np
-import scipy.optimize
 
 from nst.algorithm.images import VGG_MEAN
 from nst.algorithm.tf1 import Tensor, tf
@@ -200,6 +199,8 @@ class LBFGS:
         Returns the step of the point scipy ended at when no iteration reported
         it (a failed line search, say), else None. G is left in the input.
         """
+        import scipy.optimize  # a third of a second: here, not where a command's --help imports this module
+
         reported = [0, None]  # iterations reported, the last point
 
         def callback(xk):

@@ -128,19 +128,19 @@ def start_lines(problem: Problem, source: Optional[str] = None, steps: Optional[
 def precision_note(precision: str) -> str:
     """The start line's word on --precision bf16: where the CPU has no bfloat16 instructions, it is slow."""
     from nst.algorithm.onednn import has_bf16
-    from nst.algorithm.tf1 import GPUS
+    from nst.algorithm.tf1 import gpus
 
     if precision == "fp32":
         return ""
-    if GPUS or has_bf16():
+    if gpus() or has_bf16():
         return ", in bfloat16"
     return ", in bfloat16 (this CPU has no bfloat16 instructions: expect it slower than fp32)"
 
 
 def device_name() -> str:
-    from nst.algorithm.tf1 import GPUS
+    from nst.algorithm.tf1 import gpus
 
-    return f"GPU ({GPUS[0].name})" if GPUS else f"CPU ({os.cpu_count()} cores)"
+    return f"GPU ({gpus()[0].name})" if gpus() else f"CPU ({os.cpu_count()} cores)"
 
 
 def start_image(problem: Problem, checkpoint: Optional[Checkpoint] = None, say: Optional[Say] = None) -> np.ndarray:
