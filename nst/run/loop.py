@@ -96,8 +96,7 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
     problem = prepare(config)
     fingerprint = problem.fingerprint()
     if checkpoint is not None and checkpoint.fingerprint != fingerprint:
-        raise NSTError("the content, style images or weights are not those of the run being resumed, so its "
-                       "costs could not continue; start a new run instead")
+        raise _changed_inputs(problem, checkpoint)
     with claim_folder(config, _input_files(problem), checkpoint is not None) as folder:
         if say:  # everything is checked by now: a refused folder is one line, with no header before it
             say(start_lines(problem))
@@ -107,6 +106,16 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
         with session() as sess:
             graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend)
             return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop)
+
+
+def _changed_inputs(problem, checkpoint):
+    """The refusal of a resume whose inputs changed: it names the files, where the checkpoint kept their digests."""
+    names = problem.changed_files(checkpoint.inputs) if checkpoint.inputs else []
+    if not names:
+        return NSTError("the content, style images or weights are not those of the run being resumed, so its "
+                        "costs could not continue; start a new run instead")
+    return NSTError(f"{', '.join(names)}: {'differs' if len(names) == 1 else 'differ'} from what the run being "
+                    "resumed read, so its costs could not continue; put back what it read or start a new run")
 
 
 def _input_files(problem):
@@ -197,7 +206,7 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
                            f"{exc}") from None
     consumers = [Pictures(folder, problem.picture), best, history]
     if folder:
-        consumers.append(CheckpointWriter(folder, optimizer, history, best, c, fingerprint))
+        consumers.append(CheckpointWriter(folder, optimizer, history, best, c, fingerprint, problem.digests))
     if c.logdir:
         consumers.append(TensorBoard(c.logdir, problem.picture))
     if not c.quiet:
