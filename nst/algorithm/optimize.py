@@ -76,7 +76,7 @@ def measure(graph: "StyleTransferGraph", iteration: int, seconds: float = 0.0) -
 class Adam:
     """The course's optimizer: the graph's ``train_step``, one update per step."""
 
-    name, unit, resumable = "adam", "step", True
+    name, label, unit, resumable = "adam", "Adam", "step", True
 
     def __init__(self, graph: "StyleTransferGraph") -> None:
         self.graph = graph
@@ -169,7 +169,7 @@ class LBFGS:
     be checkpointed and resumed; :meth:`state` holds G alone.
     """
 
-    name, unit, resumable = "lbfgs", "iteration", False
+    name, label, unit, resumable = "lbfgs", "L-BFGS", "iteration", False
 
     def __init__(self, graph: "StyleTransferGraph", mean_pixel: np.ndarray = VGG_MEAN) -> None:
         self.graph, self.mean_pixel = graph, mean_pixel

@@ -110,6 +110,12 @@ class RunConfig:
         return CostSettings(self.content_layers, self.effective_style_layers(), self.alpha, self.beta,
                             self.learning_rate, self.pooling, self.tv_weight, self.tv_form, self.precision)
 
+    def length(self):
+        """What the run does, in words: '150 Adam steps', '1000 L-BFGS iterations' (after those at half size)."""
+        optimizer = OPTIMIZERS[self.optimizer]
+        steps = f"{self.iterations} {optimizer.label} {optimizer.unit}s"
+        return f"{self.coarse_to_fine} at half size, then {steps}" if self.coarse_to_fine else steps
+
     def effective_style_layers(self):
         """The style layers with their lambda: as given, or proportional to exp**i if that is set."""
         exp, n = self.style_layer_weight_exp, len(self.style_layers)
