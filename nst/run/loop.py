@@ -216,7 +216,8 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
         consumer.begin(problem)
     try:
         steps = optimizer.steps(start, c.iterations, first, elapsed)
-        last, interrupted = follow(steps, consumers, c.save_every, c.iterations, folder, problem.picture, stop)
+        last, interrupted = follow(steps, consumers, c.save_every, c.iterations, folder, problem.picture, stop,
+                                   _first_cost_settings(c))
         if interrupted and folder and folder.result:  # the image the user named holds the last G, as said
             folder.write_picture(folder.result, problem.picture(last.image))
     finally:
@@ -227,21 +228,31 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
                   c.output, distance)
 
 
+FIRST_COST_SETTINGS = ("alpha", "beta", "tv_weight")  # what makes J's first value too large to hold
+
+
+def _first_cost_settings(config):
+    """The settings that J's first value depends on: the cost weights, and the noise of a gaussian start."""
+    return FIRST_COST_SETTINGS + (("init_std",) if config.init == "gaussian" else ())
+
+
 def follow(steps: Generator[Step, None, None], consumers: Sequence[Consumer], save_every: int, iterations: int,
            folder: Optional[RunFolder] = None, picture: Optional[Picture] = None,
-           stop: Optional[StopRequest] = None) -> Tuple[Step, Optional[int]]:
+           stop: Optional[StopRequest] = None,
+           first_cost_settings: Sequence[str] = FIRST_COST_SETTINGS) -> Tuple[Step, Optional[int]]:
     """Feed the steps to the consumers; save every ``save_every`` steps before ``iterations``, at the end
     and on a stop (a signal, or ``stop``, a :class:`nst.run.interrupt.StopRequest`).
 
     ``folder`` (a :class:`nst.run.outputs.RunFolder`) and ``picture`` (G's pixels) keep the last good image
-    when J stops being finite. Returns (the last step, the signal that stopped the run or None).
+    when J stops being finite; a J not finite from the start names ``first_cost_settings``. Returns (the last
+    step, the signal that stopped the run or None).
     """
     last = None
     with stop_on_signals(stop) as stop:
         try:
             for step in steps:
                 if not math.isfinite(step.J):
-                    raise _diverged(step, last, folder, consumers, picture)
+                    raise _diverged(step, last, folder, consumers, picture, first_cost_settings)
                 for consumer in consumers:
                     consumer.step(step)
                 last = step
@@ -265,13 +276,13 @@ def _save(consumers, step, folder, name, last=False):
         consumer.save(step, name, last)
 
 
-def _diverged(step, last_good, folder, consumers, picture):
+def _diverged(step, last_good, folder, consumers, picture, first_cost_settings):
     """The error for a non-finite J, after saving the last good image and the cost history."""
     n = step.iteration
     if n:
         hint, options = "lower the learning rate ({option})", "learning_rate"
     else:
-        hint, options = "lower the cost weights ({option}) or check the images", ("alpha", "beta", "tv_weight")
+        hint, options = "lower one of {option}, or check the images", tuple(first_cost_settings)
     kept = ""
     if folder and last_good is not None:
         folder.iteration = last_good.iteration
