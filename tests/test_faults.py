@@ -107,7 +107,7 @@ def test_resume_refuses_what_would_change_the_costs(env, tmp_path, capsys):
         assert_one_line(cli.main(args), capsys.readouterr().err, *fragments)
     photo(Path(env[1]), seed=9)  # the content file changed since the run
     assert_one_line(cli.main(["--resume", str(out), "--iterations", "3"]), capsys.readouterr().err,
-                    "are not those of the run being resumed")
+                    f"{env[1]}: differs from what the run being resumed read")
     data = (out / "checkpoint.npz").read_bytes()
     (out / "checkpoint.npz").write_bytes(data[: len(data) // 2])
     assert_one_line(cli.main(["--resume", str(out), "--iterations", "3"]), capsys.readouterr().err,

@@ -24,6 +24,31 @@ def test_every_picture_is_a_valid_nst_train_command():
             assert "".join(gallery.caption(row, picture).split()).startswith("".join(picture.options))
 
 
+def configs_of(row, args):
+    return [cli.parse(gallery.common_options(args) + list(row.options) + list(p.options)).config for p in row.pictures]
+
+
+@pytest.mark.parametrize("row", gallery.ROWS, ids=gallery.ROW_NAMES)
+def test_each_picture_says_what_ran_for_it_from_its_own_settings(row):
+    args = gallery.build_parser().parse_args([])
+    configs = configs_of(row, args)
+    shared, lengths = gallery.run_lengths(configs)
+    title = gallery.subtitle(row, args, shared)
+    for picture, config, length in zip(row.pictures, configs, lengths):
+        said = config.length()  # "150 Adam steps", "1000 L-BFGS iterations"
+        assert said in title or said in " ".join(gallery.caption(row, picture, length).split()), (said, title)
+        assert "Adam" not in title or config.optimizer == "adam"
+
+
+def test_the_presets_row_names_adam_for_the_course_and_l_bfgs_for_jcjohnson():
+    args = gallery.build_parser().parse_args([])
+    row = dict(zip(gallery.ROW_NAMES, gallery.ROWS))["presets"]
+    shared, lengths = gallery.run_lengths(configs_of(row, args))
+    assert (shared, lengths) == ("", ["150 Adam steps", "1000 L-BFGS iterations"])
+    assert gallery.subtitle(row, args, shared) == "longer side 192 px, seed 0, other options at defaults"
+    assert gallery.caption(row, row.pictures[1], lengths[1]).endswith("\n1000 L-BFGS iterations")
+
+
 def test_only_one_row_writes_its_png(tiny_vgg, tmp_path, capsys):
     out, work = tmp_path / "images", tmp_path / "work"
     argv = ["--vgg", tiny_vgg["new"][0], "--out", str(out), "--work", str(work), "--only", "noise_ratio", *TINY]

@@ -236,6 +236,8 @@ CHECKPOINT_CASES = [
     ({"config.seed": 2**40}, {}, "seed must be between"),
     ({"format": 1}, {}, "format 1"),
     ({"fingerprint": "x"}, {}, "fingerprint is not a SHA-256 digest"),
+    ({"inputs": {"content": ["x"]}}, {}, "inputs is not a mapping of settings to lists of SHA-256 digests"),
+    ({"inputs": ["0" * 64]}, {}, "inputs is not a mapping of settings to lists of SHA-256 digests"),
     ({"best": {"J": float("nan"), "iteration": 1}}, {}, "best has no finite J"),
     ({}, {"history": np.zeros((3, 3))}, "history has shape (3, 3)"),
     ({}, {"history": np.zeros((0, 6))}, "history has shape (0, 6)"),
@@ -271,7 +273,50 @@ def test_changed_weights_anywhere_refuse_the_resume(env, tmp_path, capsys):
     convs["conv5_1"][0][0, 0, 0, 0] += 0.5  # a layer far from the input
     write_vgg_mat(str(tmp_path / "b.mat"), convs=convs)
     refused(capsys, ["--resume", str(out), "--iterations", "3", "--vgg", str(tmp_path / "b.mat")],
-            "are not those of the run being resumed", keep=[out])
+            f"error: {tmp_path / 'b.mat'}: differs from what the run being resumed read", keep=[out])
+    write_vgg_mat(str(tmp_path / "a.mat"), convs=convs)  # the same file, its weights replaced
+    refused(capsys, ["--resume", str(out), "--iterations", "3", "--vgg", str(tmp_path / "a.mat")],
+            f"error: {tmp_path / 'a.mat'}: differs from what the run being resumed read", keep=[out])
+
+
+def flip_pixel(path):
+    """A user's smallest edit: one pixel of the picture inverted, in its middle, same size."""
+    pixels = images.load_image(str(path)).astype(np.uint8)
+    pixels[pixels.shape[0] // 2, pixels.shape[1] // 2] ^= 255
+    images.write_atomic(str(path), images.encode_image(pixels, str(path)))
+
+
+EDITS = {  # name -> (the file that changes, how)
+    "one pixel of the content": ("c.png", flip_pixel),
+    "the content at another size": ("c.png", lambda path: photo(path, shape=(80, 112))),
+    "the content replaced by a copy of the style": ("c.png", lambda path: path.write_bytes(
+        (path.parent / "s.png").read_bytes())),
+    "one pixel of the style": ("s.png", flip_pixel),
+    "one pixel of the second style": ("t.png", flip_pixel),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_a_resume_on_an_edited_input_names_the_file(env, tmp_path, capsys, edit):
+    out, second = tmp_path / "out", photo(tmp_path / "t.png", seed=2)
+    assert train(out, *env[:4], second, *env[4:], "--iterations", "2") == 0
+    name, change = EDITS[edit]
+    change(tmp_path / name)
+    before = snapshot(out)
+    code = cli.main(["--resume", str(out), "--iterations", "3"])
+    err = capsys.readouterr().err
+    assert_one_line(code, err, f"error: {tmp_path / name}: differs from what the run being resumed read")
+    assert [n for n in ("c.png", "s.png", "t.png") if n in err] == [name]  # that file only
+    assert snapshot(out) == before
+
+
+def test_a_checkpoint_without_input_digests_still_refuses_an_edited_input(env, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert train(out, *env, "--iterations", "2") == 0
+    rewrite(out / "checkpoint.npz", {"inputs": None})  # as written before checkpoints kept them
+    flip_pixel(tmp_path / "c.png")
+    refused(capsys, ["--resume", str(out), "--iterations", "3"], "are not those of the run being resumed",
+            keep=[out])
 
 
 # Paths that are not files, and numbers out of range: refused before anything is written

@@ -11,6 +11,7 @@ weights, eq. (2) against a given Gram target (a style of another size, or a
 blend of styles; see ``nst.styles``), and a total-variation term
 ``J_tv`` added as ``tv_weight * J_tv``.
 """
+import functools
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -47,7 +48,6 @@ def gram_matrix(A: Tensor) -> Tensor:
     return tf.matmul(A, A, transpose_b=True)
 
 
-@tf.custom_gradient
 def _gram_FtF(F):
     """F^T F, with the gradient F (dG + dG^T): one matmul where autodiff builds two."""
 
@@ -55,6 +55,12 @@ def _gram_FtF(F):
         return tf.matmul(F, dG + tf.transpose(dG))
 
     return tf.matmul(F, F, transpose_a=True), grad
+
+
+@functools.lru_cache(maxsize=None)
+def _gram_op():
+    """_gram_FtF as an op with its gradient; made on first use, as importing costs.py loads no TensorFlow."""
+    return tf.custom_gradient(_gram_FtF)
 
 
 def gram_of_activations(a: Tensor) -> Tensor:
@@ -65,7 +71,7 @@ def gram_of_activations(a: Tensor) -> Tensor:
     (tests/test_costs.py proves both equal to the course's form).
     """
     n_H, n_W, n_C = _dims(a)
-    return _gram_FtF(tf.reshape(a, [n_H * n_W, n_C]))
+    return _gram_op()(tf.reshape(a, [n_H * n_W, n_C]))
 
 
 def _gram_distance(GS, GG, a_G):

@@ -53,13 +53,19 @@ def _attrs(dtype):
 
 def conv_relu(prev: Tensor, filters: Tensor, biases: Tensor) -> Tensor:
     """relu(conv2d(prev, filters, SAME) + biases) with the filter reordered once and cached."""
+    _register_gradient()
     filters, biases = tf.convert_to_tensor(filters), tf.convert_to_tensor(biases)
     op = tf.get_default_graph().create_op(OP, [prev, filters, biases], [prev.dtype], attrs=_attrs(prev.dtype),
                                           name="conv_relu")
     return op.outputs[0]
 
 
-@tf.RegisterGradient(OP)
+@functools.lru_cache(maxsize=None)
+def _register_gradient():
+    """Tell TensorFlow the node's gradient, once, when the first node is made (importing loads no TensorFlow)."""
+    tf.RegisterGradient(OP)(_conv_relu_grad)
+
+
 def _conv_relu_grad(op, grad):
     """d/dprev of relu(conv + b): TF's own ReLU and conv gradients in turn. The weights get none."""
     prev, filters, _ = op.inputs

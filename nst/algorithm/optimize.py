@@ -21,7 +21,6 @@ from typing import (TYPE_CHECKING, Dict, Iterator, List, Mapping, NamedTuple, Op
                     cast)
 
 import numpy as np
-import scipy.optimize
 
 from nst.algorithm.images import VGG_MEAN
 from nst.algorithm.tf1 import Tensor, tf
@@ -77,7 +76,7 @@ def measure(graph: "StyleTransferGraph", iteration: int, seconds: float = 0.0) -
 class Adam:
     """The course's optimizer: the graph's ``train_step``, one update per step."""
 
-    name, unit, resumable = "adam", "step", True
+    name, label, unit, resumable = "adam", "Adam", "step", True
 
     def __init__(self, graph: "StyleTransferGraph") -> None:
         self.graph = graph
@@ -170,7 +169,7 @@ class LBFGS:
     be checkpointed and resumed; :meth:`state` holds G alone.
     """
 
-    name, unit, resumable = "lbfgs", "iteration", False
+    name, label, unit, resumable = "lbfgs", "L-BFGS", "iteration", False
 
     def __init__(self, graph: "StyleTransferGraph", mean_pixel: np.ndarray = VGG_MEAN) -> None:
         self.graph, self.mean_pixel = graph, mean_pixel
@@ -200,6 +199,8 @@ class LBFGS:
         Returns the step of the point scipy ended at when no iteration reported
         it (a failed line search, say), else None. G is left in the input.
         """
+        import scipy.optimize  # a third of a second: here, not where a command's --help imports this module
+
         reported = [0, None]  # iterations reported, the last point
 
         def callback(xk):

@@ -11,7 +11,6 @@ import hashlib
 from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
 import numpy as np
-import scipy.io
 
 from nst.algorithm import onednn
 from nst.algorithm.images import check_regular_file
@@ -23,7 +22,7 @@ from nst.weights.locate import (  # noqa: F401  (the weights search, re-exported
     weights_not_found)
 
 WEIGHTS_COLLECTION = "vgg_weights"
-PRECISIONS = {"fp32": tf.float32, "bf16": tf.bfloat16}  # what the convolutions run in; costs stay float32
+PRECISIONS = {"fp32": "float32", "bf16": "bfloat16"}  # what the convolutions run in; costs stay float32
 
 # The convolutional part of VGG-19, in order. Each conv is followed by its relu.
 CONV_LAYERS = tuple(f"conv{b}_{i}" for b, n in enumerate(BLOCKS, 1) for i in range(1, n + 1))
@@ -90,6 +89,8 @@ def _check_weights_file(path):
 
 
 def _load_mat(path):
+    import scipy.io  # a tenth of a second: here, not where a command's --help imports this module
+
     try:
         return scipy.io.loadmat(path, variable_names=("layers", "meta", "normalization"))
     except PermissionError:
@@ -192,7 +193,7 @@ def precision_dtype(precision: str) -> DType:
     """The dtype the convolutions run in: float32, or bfloat16 for ``precision='bf16'``."""
     if precision not in PRECISIONS:
         raise NSTError(f"{{option}}: unknown value {precision!r}: use one of {', '.join(PRECISIONS)}", "precision")
-    return PRECISIONS[precision]
+    return tf.as_dtype(PRECISIONS[precision])
 
 
 def _pool(prev, pooling):
@@ -224,7 +225,7 @@ def _layers(prev, params, pooling, last, make_params=None, conv_relu=_conv_relu)
     return model
 
 
-def _weight_variable(value, name, dtype=tf.float32):
+def _weight_variable(value, name, dtype):
     """A fixed weight, held once in a non-trainable variable that initialises itself from ``value``.
 
     Not a tf.constant: each constant is copied into the GraphDef, the session

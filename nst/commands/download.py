@@ -27,7 +27,7 @@ def _routes_help():
                      for r in routes.ROUTES.values())
 
 
-def parser(prog=PROG):
+def build_parser(prog=PROG):
     p = OneLineParser(prog=prog, description="Fetch the VGG-19 weights into the user cache. A file is kept "
                       "only when its digest is a known release's (or the one given); downloads resume.",
                       epilog=f"routes, tried in this order without --source: {_routes_help()}")
@@ -59,7 +59,7 @@ def fetch(args):
 
 
 def main(argv=None, prog=PROG):
-    p = parser(prog)
+    p = build_parser(prog)
     try:
         args = p.parse_args(argv)
         path, how, _ = fetch(args)

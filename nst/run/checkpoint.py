@@ -3,7 +3,8 @@
 One ``checkpoint.npz`` per run folder, rewritten atomically at every save
 point: the optimizer's state (G, and Adam's m and v slots and beta powers),
 how many updates that state has had, the cost history up to it, the best image
-so far, the run's configuration and a fingerprint of its inputs. Restoring the
+so far, the run's configuration, a fingerprint of its inputs and a digest of each input
+file (so that a refused resume names the file that changed). Restoring the
 state into a freshly built graph makes the next step compute exactly what the
 uninterrupted run computed. A checkpoint is checked field by field before any
 of it is used: whatever is wrong is reported, never acted on.
@@ -40,6 +41,7 @@ class Checkpoint(NamedTuple):
     variables: dict  # variable name -> value
     config: RunConfig
     fingerprint: str  # of the run's inputs and weights (Problem.fingerprint)
+    inputs: Optional[dict] = None  # each input's digest (Problem.input_digests); None in older checkpoints
 
 
 def checkpoint_bytes(checkpoint):
@@ -47,7 +49,7 @@ def checkpoint_bytes(checkpoint):
     names = sorted(checkpoint.variables)
     arrays = {f"var{i}": np.asarray(checkpoint.variables[name]) for i, name in enumerate(names)}
     header = {"format": FORMAT, "steps": checkpoint.steps, "names": names, "config": checkpoint.config.to_dict(),
-              "fingerprint": checkpoint.fingerprint, "best": None}
+              "fingerprint": checkpoint.fingerprint, "inputs": checkpoint.inputs, "best": None}
     if checkpoint.best is not None:
         header["best"] = {"J": checkpoint.best.J, "iteration": checkpoint.best.iteration}
         arrays["best_image"] = np.asarray(checkpoint.best.image, np.float32)
@@ -79,14 +81,29 @@ def _checked(arrays):
     if steps > config.iterations:
         raise ValueError(f"steps {steps} is more than the run's {config.iterations} iterations")
     fingerprint = header.get("fingerprint")
-    if not (isinstance(fingerprint, str) and re.fullmatch(r"[0-9a-f]{64}", fingerprint)):
+    if not _is_digest(fingerprint):
         raise ValueError("fingerprint is not a SHA-256 digest")
     history = _history(_array(arrays, "history", ndim=2), steps)
     names = header.get("names")
     if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
         raise ValueError("names is not a list of variable names")
     variables = {name: _finite(_array(arrays, f"var{i}"), name) for i, name in enumerate(names)}
-    return Checkpoint(steps, history, _best(header.get("best"), arrays, steps), variables, config, fingerprint)
+    return Checkpoint(steps, history, _best(header.get("best"), arrays, steps), variables, config, fingerprint,
+                      _input_digests(header.get("inputs")))
+
+
+def _is_digest(value):
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+
+
+def _input_digests(inputs):
+    """The inputs' digests by setting, each a list of SHA-256 digests; None where the checkpoint has none."""
+    if inputs is None:
+        return None
+    if not (isinstance(inputs, dict) and all(isinstance(v, list) and all(map(_is_digest, v))
+                                             for v in inputs.values())):
+        raise ValueError("inputs is not a mapping of settings to lists of SHA-256 digests")
+    return inputs
 
 
 def _array(arrays, name, ndim=None):

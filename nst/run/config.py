@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+import numpy as np
+
 from nst.algorithm import colors
 from nst.algorithm.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, TV_COSTS
 from nst.algorithm.graph import LEARNING_RATE, CostSettings
@@ -29,6 +31,8 @@ INITS = ("mix", "content", "noise", "style", "gaussian", "image")  # G's start; 
 POOLINGS = ("avg", "max")
 TV_FORMS = tuple(TV_COSTS)
 SEED_RANGE = (0, 2**32 - 1)  # what numpy's RandomState takes
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the graph's number format: a larger setting would become inf
+GRAPH_NUMBERS = ("learning_rate", "alpha", "beta", "tv_weight", "init_std")  # settings the graph holds as float32
 PATHS = ("content", "init_image", "output", "output_image", "logdir", "vgg")
 RUN_FOLDER_SUFFIX = ".run"  # --output out.jpg: the image there, the run's other files in out.run/
 
@@ -110,6 +114,12 @@ class RunConfig:
         return CostSettings(self.content_layers, self.effective_style_layers(), self.alpha, self.beta,
                             self.learning_rate, self.pooling, self.tv_weight, self.tv_form, self.precision)
 
+    def length(self):
+        """What the run does, in words: '150 Adam steps', '1000 L-BFGS iterations' (after those at half size)."""
+        optimizer = OPTIMIZERS[self.optimizer]
+        steps = f"{self.iterations} {optimizer.label} {optimizer.unit}s"
+        return f"{self.coarse_to_fine} at half size, then {steps}" if self.coarse_to_fine else steps
+
     def effective_style_layers(self):
         """The style layers with their lambda: as given, or proportional to exp**i if that is set."""
         exp, n = self.style_layer_weight_exp, len(self.style_layers)
@@ -126,7 +136,8 @@ class RunConfig:
         preparation, which checks what Python callers give it, then finds it already checked.
         """
         if not self.__dict__.get("_checked"):
-            for check in (_check_counts, _check_weights, _check_choices, _check_layers, _check_sizes, _check_start):
+            for check in (_check_counts, _check_weights, _check_choices, _check_layers, _check_sizes, _check_start,
+                          _check_float32):
                 check(self)
             object.__setattr__(self, "_checked", True)  # frozen, so it stays valid; replace() makes a new one
         return self
@@ -273,6 +284,13 @@ def _check_sizes(c):
     for name, value in (("size", max(c.size or (0,))), ("max_side", c.max_side or 0)):
         if value > MAX_SIDE:
             raise NSTError(f"{{option}}: {value} px is over {MAX_SIDE} px", name)
+
+
+def _check_float32(c):
+    for name in GRAPH_NUMBERS:
+        if getattr(c, name) > FLOAT32_MAX:
+            raise NSTError(f"{{option}} {getattr(c, name):g} is over {FLOAT32_MAX:.4g}, the largest number of the "
+                           "graph's float32", name)
 
 
 def _check_start(c):

@@ -105,14 +105,14 @@ class Pictures(Consumer):
 class CheckpointWriter(Consumer):
     """checkpoint.npz at every save point: the optimizer's state, the history, the best image."""
 
-    def __init__(self, folder, optimizer, history, best, config, fingerprint):
+    def __init__(self, folder, optimizer, history, best, config, fingerprint, inputs=None):
         self.folder, self.optimizer, self.history, self.best = folder, optimizer, history, best
-        self.config, self.fingerprint = config, fingerprint
+        self.config, self.fingerprint, self.inputs = config, fingerprint, inputs
 
     def save(self, step, name, last=False):
         steps, variables = self.optimizer.state(step, last)
         checkpoint = Checkpoint(steps, self.history.rows[:steps], self.best.best, variables, self.config,
-                                self.fingerprint)
+                                self.fingerprint, self.inputs)
         path = os.path.join(self.folder.path, CHECKPOINT_FILE)
         try:
             write_checkpoint(path, checkpoint)

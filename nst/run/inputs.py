@@ -31,7 +31,11 @@ def target_size(config, content_shape):
     configured longer side, else with the course's width of 400 px as the longer side (nothing cut)."""
     if config.size:
         return config.size
-    return images.fit_max_side(content_shape, config.max_side or images.DEFAULT_MAX_SIDE)
+    side = config.max_side or images.DEFAULT_MAX_SIDE
+    try:
+        return images.fit_max_side(content_shape, side)
+    except NSTError as exc:  # a narrow content: its shorter side falls under the minimum
+        raise NSTError(f"{{option}} {side}: with the content's aspect kept, {exc}; raise it", "max_side") from None
 
 
 def style_size(size, scale):

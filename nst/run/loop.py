@@ -96,8 +96,7 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
     problem = prepare(config)
     fingerprint = problem.fingerprint()
     if checkpoint is not None and checkpoint.fingerprint != fingerprint:
-        raise NSTError("the content, style images or weights are not those of the run being resumed, so its "
-                       "costs could not continue; start a new run instead")
+        raise _changed_inputs(problem, checkpoint)
     with claim_folder(config, _input_files(problem), checkpoint is not None) as folder:
         if say:  # everything is checked by now: a refused folder is one line, with no header before it
             say(start_lines(problem))
@@ -107,6 +106,16 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
         with session() as sess:
             graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend)
             return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop)
+
+
+def _changed_inputs(problem, checkpoint):
+    """The refusal of a resume whose inputs changed: it names the files, where the checkpoint kept their digests."""
+    names = problem.changed_files(checkpoint.inputs) if checkpoint.inputs else []
+    if not names:
+        return NSTError("the content, style images or weights are not those of the run being resumed, so its "
+                        "costs could not continue; start a new run instead")
+    return NSTError(f"{', '.join(names)}: {'differs' if len(names) == 1 else 'differ'} from what the run being "
+                    "resumed read, so its costs could not continue; put back what it read or start a new run")
 
 
 def _input_files(problem):
@@ -128,19 +137,19 @@ def start_lines(problem: Problem, source: Optional[str] = None, steps: Optional[
 def precision_note(precision: str) -> str:
     """The start line's word on --precision bf16: where the CPU has no bfloat16 instructions, it is slow."""
     from nst.algorithm.onednn import has_bf16
-    from nst.algorithm.tf1 import GPUS
+    from nst.algorithm.tf1 import gpus
 
     if precision == "fp32":
         return ""
-    if GPUS or has_bf16():
+    if gpus() or has_bf16():
         return ", in bfloat16"
     return ", in bfloat16 (this CPU has no bfloat16 instructions: expect it slower than fp32)"
 
 
 def device_name() -> str:
-    from nst.algorithm.tf1 import GPUS
+    from nst.algorithm.tf1 import gpus
 
-    return f"GPU ({GPUS[0].name})" if GPUS else f"CPU ({os.cpu_count()} cores)"
+    return f"GPU ({gpus()[0].name})" if gpus() else f"CPU ({os.cpu_count()} cores)"
 
 
 def start_image(problem: Problem, checkpoint: Optional[Checkpoint] = None, say: Optional[Say] = None) -> np.ndarray:
@@ -197,7 +206,7 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
                            f"{exc}") from None
     consumers = [Pictures(folder, problem.picture), best, history]
     if folder:
-        consumers.append(CheckpointWriter(folder, optimizer, history, best, c, fingerprint))
+        consumers.append(CheckpointWriter(folder, optimizer, history, best, c, fingerprint, problem.digests))
     if c.logdir:
         consumers.append(TensorBoard(c.logdir, problem.picture))
     if not c.quiet:
@@ -207,7 +216,8 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
         consumer.begin(problem)
     try:
         steps = optimizer.steps(start, c.iterations, first, elapsed)
-        last, interrupted = follow(steps, consumers, c.save_every, c.iterations, folder, problem.picture, stop)
+        last, interrupted = follow(steps, consumers, c.save_every, c.iterations, folder, problem.picture, stop,
+                                   _first_cost_settings(c))
         if interrupted and folder and folder.result:  # the image the user named holds the last G, as said
             folder.write_picture(folder.result, problem.picture(last.image))
     finally:
@@ -218,21 +228,31 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
                   c.output, distance)
 
 
+FIRST_COST_SETTINGS = ("alpha", "beta", "tv_weight")  # what makes J's first value too large to hold
+
+
+def _first_cost_settings(config):
+    """The settings that J's first value depends on: the cost weights, and the noise of a gaussian start."""
+    return FIRST_COST_SETTINGS + (("init_std",) if config.init == "gaussian" else ())
+
+
 def follow(steps: Generator[Step, None, None], consumers: Sequence[Consumer], save_every: int, iterations: int,
            folder: Optional[RunFolder] = None, picture: Optional[Picture] = None,
-           stop: Optional[StopRequest] = None) -> Tuple[Step, Optional[int]]:
+           stop: Optional[StopRequest] = None,
+           first_cost_settings: Sequence[str] = FIRST_COST_SETTINGS) -> Tuple[Step, Optional[int]]:
     """Feed the steps to the consumers; save every ``save_every`` steps before ``iterations``, at the end
     and on a stop (a signal, or ``stop``, a :class:`nst.run.interrupt.StopRequest`).
 
     ``folder`` (a :class:`nst.run.outputs.RunFolder`) and ``picture`` (G's pixels) keep the last good image
-    when J stops being finite. Returns (the last step, the signal that stopped the run or None).
+    when J stops being finite; a J not finite from the start names ``first_cost_settings``. Returns (the last
+    step, the signal that stopped the run or None).
     """
     last = None
     with stop_on_signals(stop) as stop:
         try:
             for step in steps:
                 if not math.isfinite(step.J):
-                    raise _diverged(step, last, folder, consumers, picture)
+                    raise _diverged(step, last, folder, consumers, picture, first_cost_settings)
                 for consumer in consumers:
                     consumer.step(step)
                 last = step
@@ -256,13 +276,13 @@ def _save(consumers, step, folder, name, last=False):
         consumer.save(step, name, last)
 
 
-def _diverged(step, last_good, folder, consumers, picture):
+def _diverged(step, last_good, folder, consumers, picture, first_cost_settings):
     """The error for a non-finite J, after saving the last good image and the cost history."""
     n = step.iteration
     if n:
         hint, options = "lower the learning rate ({option})", "learning_rate"
     else:
-        hint, options = "lower the cost weights ({option}) or check the images", ("alpha", "beta", "tv_weight")
+        hint, options = "lower one of {option}, or check the images", tuple(first_cost_settings)
     kept = ""
     if folder and last_good is not None:
         folder.iteration = last_good.iteration

@@ -4,7 +4,7 @@
 batch's jobs all prepare here, so each refuses the same inputs with the same words.
 """
 import hashlib
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -34,6 +34,7 @@ class Problem(NamedTuple):
     S: List[np.ndarray]  # normalised style images
     costs: CostSettings  # the objective's settings, derived once from config
     vgg_path: str  # the weights file read
+    digests: Dict[str, List[str]]  # of the files read, by setting (file_digests)
 
     def picture(self, image: np.ndarray) -> np.ndarray:
         """uint8 pixels of a normalised G as saved: mean added, clipped, colours as asked."""
@@ -52,10 +53,38 @@ class Problem(NamedTuple):
         digest = hashlib.sha256(self.weights.digest().encode())
         arrays = [self.C, *self.S] + ([self.inputs.init] if self.inputs.init is not None else [])
         for array in arrays:
-            array = np.ascontiguousarray(array)
-            digest.update(str((array.dtype.str, array.shape)).encode())
-            digest.update(array.tobytes())
+            _add_array(digest, array)
         return digest.hexdigest()
+
+    def changed_files(self, digests: Dict[str, List[str]]) -> List[str]:
+        """The files whose digest differs from the one in ``digests`` (an earlier run's file_digests)."""
+        names = {"content": [self.inputs.content_name], "style": list(self.config.style),
+                 "init": [str(self.config.init_image)], "vgg": [self.vgg_path]}
+        changed: List[str] = []
+        for setting, now in self.digests.items():
+            was = digests.get(setting, []) + [""] * len(now)  # padded: a digest it lacks differs
+            changed += [name for name, old, new in zip(names[setting], was, now) if old != new]
+        return changed
+
+
+def file_digests(pictures, weights: VGGWeights) -> Dict[str, List[str]]:
+    """A digest of each picture as read (and of the weights' arrays), by setting: a checkpoint keeps them, so
+    that a resume refused for changed inputs names the files that changed."""
+    content, styles, start, _ = pictures
+    return {"content": [_array_digest(content)], "style": [_array_digest(s) for s in styles],
+            "init": [] if start is None else [_array_digest(start)], "vgg": [weights.digest()]}
+
+
+def _add_array(digest, array):
+    array = np.ascontiguousarray(array)
+    digest.update(str((array.dtype.str, array.shape)).encode())
+    digest.update(array.tobytes())
+
+
+def _array_digest(array) -> str:
+    digest = hashlib.sha256()
+    _add_array(digest, array)
+    return digest.hexdigest()
 
 
 def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None) -> Problem:
@@ -83,4 +112,4 @@ def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None)
     mean = weights.mean_pixel
     C = images.reshape_and_normalize_image(inputs.content, mean)
     S = [images.reshape_and_normalize_image(s, mean) for s in inputs.styles]
-    return Problem(config, weights, inputs, C, S, costs, vgg_path)
+    return Problem(config, weights, inputs, C, S, costs, vgg_path, file_digests(pictures, weights))

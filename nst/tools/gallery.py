@@ -109,7 +109,7 @@ ROWS = (
     Row("presets", "Presets: whole sets of settings", (
         Picture((), "course (default): Adam, the course's weights"),
         Picture(("--preset", "jcjohnson", "--iterations", "1000"),
-                "jcjohnson/neural-style's objective, its 1000 L-BFGS iterations: C emerges late"),
+                "jcjohnson/neural-style's objective and optimizer: C emerges late"),
     )),
     Row("examples", "The README's three commands: a content photo and a painting", (
         Picture(("--style", "{stripes}"), "--output me_starry.jpg"),
@@ -140,7 +140,8 @@ def build_parser(prog=PROG):
     size = p.add_mutually_exclusive_group()
     size.add_argument("--size", help="HEIGHTxWIDTH of every G")
     size.add_argument("--max-side", type=int, default=MAX_SIDE, help=f"longer side of G (default: {MAX_SIDE})")
-    p.add_argument("--iterations", type=int, default=ITERATIONS, help=f"Adam steps (default: {ITERATIONS})")
+    p.add_argument("--iterations", type=int, default=ITERATIONS,
+                   help=f"steps of each picture whose own options set none (default: {ITERATIONS})")
     p.add_argument("--seed", type=int, default=SEED, help=f"seed of the noise (default: {SEED})")
     p.add_argument("--vgg", help="VGG-19 .mat (default: $NST_VGG19, else pretrained-model/...)")
     p.add_argument("--work", help="keep the runs here and reuse those with the same options "
@@ -156,12 +157,20 @@ def common_options(args):
             "--seed", str(args.seed), "--quiet", *vgg]
 
 
-def subtitle(row, args):
+def run_lengths(configs):
+    """(what every picture ran, or "" if they differ; what each ran, "" where the row's line says it), each
+    from the picture's own settings: the row's subtitle or each caption names the optimizer and its count."""
+    lengths = [config.length() for config in configs]
+    if len(set(lengths)) == 1:
+        return lengths[0], [""] * len(lengths)
+    return "", lengths
+
+
+def subtitle(row, args, length=""):
+    """The line under a row's title: the settings every picture shares, ``length`` among them if given."""
     size = args.size or f"longer side {args.max_side} px"
     shared = f"all with {' '.join(row.options)}; " if row.options else ""
-    own = any(o in ("--iterations", "--preset", "--optimizer") for p in row.pictures for o in p.options)
-    steps = f"{args.iterations} Adam steps" + (" unless a picture's options say otherwise" if own else "")
-    return f"{shared}{size}, {steps}, seed {args.seed}, other options at defaults"
+    return f"{shared}{size}, {length + ', ' if length else ''}seed {args.seed}, other options at defaults"
 
 
 def wrap(text, width=32):
@@ -179,8 +188,9 @@ def options_text(row, picture):
     return " ".join(picture.options) or ("(no other options)" if row.options else "(defaults)")
 
 
-def caption(row, picture):
-    return f"{wrap(options_text(row, picture))}\n{wrap(picture.note)}"
+def caption(row, picture, length=""):
+    """A picture's options, its note, and what it ran when the row's subtitle does not say it."""
+    return "\n".join(wrap(text) for text in (options_text(row, picture), picture.note, length) if text)
 
 
 def stripes_style_image(size=(512, 512)):
@@ -212,16 +222,15 @@ def style_file_options(argv, work):
 
 
 def make_picture(argv, work):
-    """Run nst train with ``argv`` into a folder named after it, once; return (final image, final J)."""
+    """Run nst train with ``argv`` into a folder named after it, once; return (final image, final J, settings)."""
     folder = os.path.join(work, hashlib.sha1("\0".join(argv).encode()).hexdigest()[:12])
-    argv = style_file_options(argv, work)
+    config = train.parse([*style_file_options(argv, work), "--output", folder, "--overwrite"]).config
     final = os.path.join(folder, FINAL_IMAGE)
-    if not os.path.exists(final):
-        config = train.parse([*argv, "--output", folder, "--overwrite"]).config  # a run cut short is redone
+    if not os.path.exists(final):  # a run cut short is redone
         run_style_transfer(config)
     with open(os.path.join(folder, HISTORY_FILE)) as f:
         J = f.read().strip().splitlines()[-1].split(",")[1]
-    return load_image(final), J
+    return load_image(final), J, config
 
 
 def row_figure_bytes(title, subtitle_text, pictures, captions, dpi=100, gap=0.25):
@@ -239,16 +248,18 @@ def row_figure_bytes(title, subtitle_text, pictures, captions, dpi=100, gap=0.25
 
 def make_row(row, args, work):
     """Run each picture of ``row`` (reusing runs already made) and write gallery_<name>.png."""
-    pictures, captions = [], []
+    pictures, configs = [], []
     for picture in row.pictures:
         start = time.perf_counter()
-        image, J = make_picture(common_options(args) + list(row.options) + list(picture.options), work)
+        image, J, config = make_picture(common_options(args) + list(row.options) + list(picture.options), work)
         print(f"{row.name}: {options_text(row, picture)}: J={J} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         pictures.append(image)
-        captions.append(caption(row, picture))
+        configs.append(config)
+    shared, lengths = run_lengths(configs)
+    captions = [caption(row, picture, length) for picture, length in zip(row.pictures, lengths)]
     path = os.path.join(args.out, f"gallery_{row.name}.png")
-    write_atomic(path, row_figure_bytes(row.title, subtitle(row, args), pictures, captions))
+    write_atomic(path, row_figure_bytes(row.title, subtitle(row, args, shared), pictures, captions))
     print(f"wrote {path}", flush=True)
     return path
 

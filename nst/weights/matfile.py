@@ -11,7 +11,6 @@ import os
 from typing import Dict, Optional, Tuple
 
 import numpy as np
-import scipy.io
 
 BLOCKS = (2, 2, 4, 4, 4)  # VGG-19's convolutions per block (nst.algorithm.vgg builds on it)
 MEAN_PIXEL_RGB = (123.68, 116.779, 103.939)  # the ImageNet mean pixel every VGG-19 release uses
@@ -54,6 +53,8 @@ def _layers(convs: Convs):
 
 def write_mat(path: str, convs: Convs, mean_pixel=MEAN_PIXEL_RGB) -> None:
     """Write ``convs`` (RGB input) to ``path`` through ``path.part``, so a cut never leaves half a file."""
+    import scipy.io  # a tenth of a second: here, not where a command's --help imports this module
+
     meta = _struct([("normalization", _struct([("averageImage", np.asarray(mean_pixel, float).reshape(1, 1, 3))]))])
     part = path + ".part"
     with open(part, "wb") as f:
