@@ -49,6 +49,12 @@ def test_a_commands_help_imports_no_tensorflow_and_is_its_parsers(command, monke
         assert out == module.build_parser(prog=f"nst {command}").format_help()
 
 
+def python_c(script, timeout):
+    """``python -c script`` in a fresh process, from the checkout."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=subprocess_env(),
+                          cwd=ROOT, timeout=timeout)
+
+
 def test_importing_any_module_imports_no_tensorflow():
     """The front-ends import the algorithm's modules at their top; none of them loads TensorFlow until used."""
     script = ("import pkgutil, importlib, sys, nst\n"
@@ -56,8 +62,7 @@ def test_importing_any_module_imports_no_tensorflow():
               "    if m.name != 'nst.__main__':\n"
               "        importlib.import_module(m.name)\n"
               "        assert 'tensorflow' not in sys.modules, m.name\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=subprocess_env(),
-                          cwd=ROOT, timeout=120)
+    done = python_c(script, 120)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -67,8 +72,7 @@ def test_tensorflow_works_in_graph_mode_once_used():
               "with tf.Session() as s:\n"
               "    assert s.run(tf.constant(2.0) * 3) == 6.0\n"
               "print(len(gpus()))\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=subprocess_env(),
-                          cwd=ROOT, timeout=300)
+    done = python_c(script, 300)
     assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
 
 

@@ -51,12 +51,12 @@ from nst.video.settings import (
 
 
 class VideoResult(NamedTuple):
-    frames: int  # frames finished (this session and before)
+    frames: int  # frames finished (this run and earlier ones)
     errors: List[float]  # short-term consistency error of each frame after the first (nst.video.flow)
-    histories: List[Step]  # the last Step of each frame styled in this session
+    histories: List[Step]  # the last Step of each frame styled by this run
     interrupted: Optional[int]  # the signal that stopped it
     output: Optional[str]  # the video written, or None when interrupted
-    seconds: List[float]  # seconds of each frame styled in this session, flow included
+    seconds: List[float]  # seconds of each frame styled by this run, flow included
     padded: Optional[Tuple[int, int]] = None  # the video's (width, height) when the frames' odd sides were padded
 
 

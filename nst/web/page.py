@@ -362,7 +362,7 @@ class Server:
         yield text, pixels, cost_curves(update.result.history), files, figure
 
     def stop(self, session):
-        """Ask this session's run to stop after its current step; the image so far is kept."""
+        """Ask this visitor's run to stop after its current step; the image so far is kept."""
         with self.lock:
             stop, _ = self.stops.get(session, (None, None))
         if stop is not None:
