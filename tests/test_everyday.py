@@ -1,5 +1,4 @@
 """What a new user reads: words that match what ran."""
-import argparse
 import signal
 import socket
 import subprocess
@@ -7,7 +6,6 @@ import sys
 
 from helpers import ROOT, assert_one_line, interrupt_when, photo, subprocess_env
 from nst.commands import train as cli
-from nst.tools import gallery
 
 
 def test_an_lbfgs_run_reports_iterations_not_steps(tiny_vgg, tmp_path, monkeypatch, capsys):
@@ -17,13 +15,6 @@ def test_an_lbfgs_run_reports_iterations_not_steps(tiny_vgg, tmp_path, monkeypat
                      "--quiet", "--output", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "after 2 iterations" in out and " steps" not in out.split("also wrote")[0]
-
-
-def test_the_presets_figure_does_not_claim_adam_steps_for_every_panel():
-    args = argparse.Namespace(size=None, max_side=192, iterations=150, seed=0)
-    rows = {row.name: row for row in gallery.ROWS}
-    assert "150 Adam steps unless a picture's options say otherwise" in gallery.subtitle(rows["presets"], args)
-    assert "150 Adam steps, seed 0" in gallery.subtitle(rows["pooling"], args)
 
 
 def test_a_refused_output_folder_is_one_line_with_no_header_before_it(tiny_vgg, tmp_path, monkeypatch, capsys):
