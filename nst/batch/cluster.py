@@ -130,8 +130,9 @@ class Worker:
             self.count = None  # the job's steps are no one's once it has ended
 
     def progress(self):
-        """The running job's (steps, iterations), asked beside ``run``: a call to an actor works on any node."""
-        return self.count and (self.count.steps, self.count.total)
+        """The running job's (first step, steps, iterations), asked beside ``run``: a call to an actor works on
+        any node."""
+        return self.count and self.count.answer()
 
     def stop(self, signum):
         """Ask the running job to checkpoint and end (runs beside ``run``: the actor has two threads)."""
@@ -169,8 +170,8 @@ class Pool:
     def run(self, queue, started, finished, stop, progress=None):
         """Give the ``queue``'s (job, config, may_resume) to workers until all end or ``stop`` is requested.
 
-        ``started(job, node)`` and ``finished(job, outcome)`` report, and ``progress({job id: (steps,
-        iterations)})`` at every poll; a job whose worker died ``retries`` times fails with that reason.
+        ``started(job, node)`` and ``finished(job, outcome)`` report, and ``progress({job id: (first step,
+        steps, iterations)})`` at every poll; a job whose worker died ``retries`` times fails with that reason.
         """
         queue, attempts, deadline = list(queue), {}, None
         while queue and not stop.requested or self.busy:
@@ -198,8 +199,8 @@ class Pool:
                 progress(self._steps())
 
     def _steps(self):
-        """{job id: (steps, iterations)} of the running jobs, as their workers last answered; each busy worker
-        is asked again (its answer comes in by a later poll: the driver never waits on it)."""
+        """{job id: (first step, steps, iterations)} of the running jobs, as their workers last answered; each
+        busy worker is asked again (its answer comes in by a later poll: the driver never waits on it)."""
         answered = self.ray.wait(list(self.asked), num_returns=len(self.asked), timeout=0)[0] if self.asked else []
         for ref in answered:
             run = self.asked.pop(ref)

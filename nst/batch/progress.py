@@ -23,10 +23,10 @@ class JobsBar:
         self.update(counts)
 
     def progress(self, steps):
-        """The running jobs' {id: (steps, iterations)}, as the workers last said."""
-        self.steps = dict(steps)
-        for job, (done, total) in steps.items():
-            self.base.setdefault(job, done / total)  # a resumed job's earlier steps are not this batch's
+        """The running jobs' {id: (first step, steps, iterations)}, as the workers last said."""
+        self.steps = {job: (done, total) for job, (_, done, total) in steps.items()}
+        for job, (first, _, total) in steps.items():
+            self.base.setdefault(job, first / total)  # a resumed job's earlier steps are not this batch's
         if time.time() - self.shown >= REFRESH_S:
             self.update(self.counts)
 

@@ -32,10 +32,16 @@ class StepCount(Consumer):
     """The running job's steps, for the driver's progress bar (read from another thread)."""
 
     def __init__(self, total):
-        self.steps, self.total = 0, total
+        self.first, self.steps, self.total = None, 0, total
 
     def step(self, step):
+        if self.first is None:
+            self.first = step.iteration  # 0, or where a resumed job's checkpoint left it: not this batch's work
         self.steps = step.iteration
+
+    def answer(self):
+        """(first step, steps, iterations) once a step is done, else None."""
+        return None if self.first is None else (self.first, self.steps, self.total)
 
 
 def one_line(exc):
