@@ -43,8 +43,17 @@ def test_seed_gives_identical_costs_with_every_option(env, tmp_path):
     assert (tmp_path / "a" / "final.png").read_bytes() == (tmp_path / "b" / "final.png").read_bytes()
 
 
-def test_resume_after_kill_9_equals_an_uninterrupted_run(env, tmp_path):
-    args = [*env, *FEATURES, "--iterations", "9", "--save-every", "3", *TINY]
+# (options, steps in the checkpoint saved after 3): Adam's state already holds the 4th update; L-BFGS's is
+# the state at its 3rd iterate (the curvature pairs, G and its gradient), the line search starting afresh
+OPTIMIZER_RUNS = {"adam": ([], 4),
+                  "lbfgs-wolfe": (["--optimizer", "lbfgs", "--lbfgs-memory", "4"], 3),
+                  "lbfgs-fixed-levels": (["--optimizer", "lbfgs", "--line-search", "fixed", "--levels", "40:3"], 3)}
+
+
+@pytest.mark.parametrize("run", list(OPTIMIZER_RUNS))
+def test_resume_after_kill_9_equals_an_uninterrupted_run(env, tmp_path, run):
+    options, steps = OPTIMIZER_RUNS[run]
+    args = [*env, *FEATURES, *options, "--iterations", "9", "--save-every", "3", *TINY]
     assert train(tmp_path / "whole", *args) == 0
     killed = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "pause_after_checkpoint.py"),
@@ -58,12 +67,12 @@ def test_resume_after_kill_9_equals_an_uninterrupted_run(env, tmp_path):
         process.kill()
         process.stdout.close()
     checkpoint = read_checkpoint(str(killed / "checkpoint.npz"))
-    # saved with G after 3 steps; the state already holds the 4th update, and the history up to it
-    assert checkpoint.steps == 4 and [r.iteration for r in checkpoint.history] == [0, 1, 2, 3]
+    assert checkpoint.steps == steps and [r.iteration for r in checkpoint.history] == list(range(steps))
     assert not (killed / "final.png").exists()
     # the very same command, with --resume appended: every option repeated with its stored value
     assert cli.main(["--output", str(killed), *args, "--resume", str(killed)]) == 0
-    assert costs_of(killed) == costs_of(tmp_path / "whole")
+    assert costs_of(killed) == costs_of(tmp_path / "whole")  # every cost, to the last digit written
+    assert len(costs_of(killed)) == 10
     for name in ("final.png", "best.png"):
         assert (killed / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
 
@@ -160,14 +169,19 @@ def test_vanished_output_directory_is_one_error(env, tmp_path, monkeypatch, caps
                     "after 4 steps")
 
 
-def test_ctrl_c_stops_an_lbfgs_run_and_keeps_its_image(tiny_vgg, tmp_path, monkeypatch):
+def test_ctrl_c_stops_an_lbfgs_run_which_resumes_to_the_same_costs(tiny_vgg, tmp_path, monkeypatch):
     c, s = photo(tmp_path / "c.png"), photo(tmp_path / "s.png", seed=1)
     out = tmp_path / "out"
     monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
-    code, err = interrupt_when(["--content", c, "--style", s, "--seed", "0", "--size", "128x192", "--save-every",
-                                "3", "--quiet", "--optimizer", "lbfgs", "--output", str(out), "--iterations",
-                                "100000"], lambda: (out / "checkpoint.npz").exists())
+    args = ["--content", c, "--style", s, "--seed", "0", "--size", "128x192", "--save-every", "3", "--quiet",
+            "--optimizer", "lbfgs"]
+    code, err = interrupt_when([*args, "--output", str(out), "--iterations", "100000"],
+                               lambda: (out / "checkpoint.npz").exists())
     assert code == 130, err
     steps = len(read_history(out)) - 1
-    assert f"interrupted (SIGINT) after {steps} iterations" in err and "--init" in err and "Traceback" not in err
-    assert (out / f"iteration_{steps:04d}.png").exists()
+    assert f"interrupted (SIGINT) after {steps} iterations" in err and f"--resume {out}" in err
+    assert "Traceback" not in err and (out / f"iteration_{steps:04d}.png").exists()
+    assert read_checkpoint(str(out / "checkpoint.npz")).steps == steps  # the state at that iterate
+    assert cli.main(["--resume", str(out), "--iterations", str(steps + 3)]) == 0
+    assert cli.main([*args, "--output", str(tmp_path / "whole"), "--iterations", str(steps + 3)]) == 0
+    assert costs_of(out) == costs_of(tmp_path / "whole")

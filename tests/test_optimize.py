@@ -56,8 +56,8 @@ def test_adam_resumes_from_its_state_exactly(problem):
     assert whole[3:] == rest  # bit for bit: the state holds everything the next update reads
 
 
-def test_lbfgs_lowers_J_within_pixel_bounds_and_stops_when_left(problem):
-    weights, _, _, C, _, graph = problem
+def test_lbfgs_lowers_J_and_stops_when_left(problem):
+    _, _, _, C, _, graph = problem
     G = images.generate_noise_image(C, 0.6, seed=1)
     steps = LBFGS(graph).steps(G, 50)
     log = []
@@ -65,13 +65,11 @@ def test_lbfgs_lowers_J_within_pixel_bounds_and_stops_when_left(problem):
         log.append(step)
         if step.iteration == 6:
             break
-    steps.close()  # the consumer left: scipy's thread ends
+    steps.close()
     assert [s.iteration for s in log] == list(range(7))
     assert log[-1].J < 0.5 * log[0].J and all(b.J <= a.J for a, b in zip(log, log[1:]))
     graph.assign_input(log[-1].image)
     assert graph.costs()[0] == pytest.approx(log[-1].J, rel=1e-5)
-    pixels = log[-1].image + weights.mean_pixel
-    assert pixels.min() >= -1e-3 and pixels.max() <= 255 + 1e-3
 
 
 def test_objective_gradient_matches_finite_differences(problem):
@@ -79,11 +77,12 @@ def test_objective_gradient_matches_finite_differences(problem):
     graph.initialize(C)
     objective = Objective(graph, LBFGS(graph).gradient)
     x = images.generate_noise_image(C, 0.6, seed=2).astype(np.float64).ravel()
-    J, grad = objective(x)
+    J, grad, costs = objective(x)
+    assert costs[0] == J and len(costs) == 3
     direction = np.random.RandomState(3).randn(x.size)
     eps = 1e-2 * np.abs(x).max() / np.abs(direction).max()
     slope = (objective(x + eps * direction)[0] - objective(x - eps * direction)[0]) / (2 * eps)
-    assert slope == pytest.approx(grad @ direction, rel=5e-2)  # float32 J, ReLU kinks
+    assert slope == pytest.approx(grad.astype(np.float64) @ direction, rel=5e-2)  # float32 J, ReLU kinks
     assert objective.evaluations == 3
 
 

@@ -28,7 +28,7 @@ def test_lbfgs_run_records_saves_and_beats_adam(tiny_env, tmp_path):
     lbfgs, adam = costs(tmp_path / "lbfgs"), costs(tmp_path / "adam")
     assert lbfgs.shape == (13, 3) and lbfgs[0, 0] == pytest.approx(adam[0, 0], rel=1e-6)  # same start
     assert lbfgs[-1, 0] < 0.5 * adam[-1, 0]
-    assert np.all(np.diff(lbfgs[:, 0]) <= 0)  # L-BFGS-B never accepts a worse point
+    assert np.all(np.diff(lbfgs[:, 0]) <= 0)  # the Wolfe line search never accepts a worse point
     np.testing.assert_allclose(lbfgs[:, 0], 10 * lbfgs[:, 1] + 40 * lbfgs[:, 2], rtol=1e-5)
     files = sorted(os.listdir(tmp_path / "lbfgs"))
     assert {"iteration_0005.png", "iteration_0010.png", "final.png", "best.png"} <= set(files)
@@ -50,16 +50,24 @@ def test_coarse_to_fine_gives_a_better_start(tiny_env, tmp_path):
     assert iio.imread(tmp_path / "coarse" / "final.png").shape == (32, 48, 3)
 
 
-def test_lbfgs_run_cannot_be_resumed(tiny_env, tmp_path, capsys):
+def test_lbfgs_run_continues_to_more_iterations_as_one_run(tiny_env, tmp_path):
     assert run(tmp_path / "r", "--optimizer", "lbfgs", "--iterations", "4", "--save-every", "2") == 0
-    capsys.readouterr()
-    code = cli.main(["--resume", str(tmp_path / "r"), "--iterations", "8", "--quiet"])
-    assert_one_line(code, capsys.readouterr().err, "L-BFGS run cannot be resumed")
+    assert cli.main(["--resume", str(tmp_path / "r"), "--iterations", "8", "--quiet"]) == 0
+    assert run(tmp_path / "whole", "--optimizer", "lbfgs", "--iterations", "8") == 0
+    assert costs(tmp_path / "r").tolist() == costs(tmp_path / "whole").tolist()
 
 
 @pytest.mark.parametrize("args,fragment", [
     (["--optimizer", "sgd"], "invalid choice"),
     (["--coarse-to-fine", "-1"], "--coarse-to-fine must be zero or positive"),
+    (["--levels", "abc"], "--levels: 'abc' is not SIDE:ITERATIONS"),
+    (["--levels", "200:5,100:5"], "--levels: the longer sides must grow"),
+    (["--levels", "20:5"], "--levels: the longer sides must grow, each at least 32 px, got 20"),
+    (["--levels", "40:0"], "--levels: each level needs at least one iteration"),
+    (["--levels", "40:3", "--coarse-to-fine", "3"], "not allowed with argument"),
+    (["--levels", "64:3"], "--levels: level 64 px is not smaller than the image (32x48)"),
+    (["--lbfgs-memory", "0"], "--lbfgs-memory must be positive"),
+    (["--line-search", "armijo"], "invalid choice"),
 ])
 def test_bad_optimizer_options(bad_input, args, fragment):
     assert_one_line(*bad_input(*args), fragment)

@@ -1,8 +1,9 @@
-"""Coarse-to-fine start: optimise G at half size first, then upsample it as the full-size start.
+"""Coarse-to-fine starts: optimise G at smaller sizes first, each stage starting from the last one's G
+upsampled, and the full-size run from the last.
 
-A half-size step costs a quarter of a full one, and the large structures of
-the style settle there; the full-size run then only refines. Either optimizer
-can run each stage (``run(graph, G, iterations) -> image``).
+A step at half size costs about a quarter of a full one, and the large structures of the style settle
+there; the larger stages then only refine. Either optimizer can run each stage
+(``run(graph, G, iterations) -> image``).
 """
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -23,6 +24,12 @@ def half_size(size: Sequence[int]) -> Tuple[int, ...]:
     return tuple(round(side * scale) for side in size)
 
 
+def level_size(size: Sequence[int], longer_side: int) -> Tuple[int, ...]:
+    """(height, width) of ``size``'s aspect with the given longer side (the shorter never below MIN_SIDE)."""
+    scale = max(longer_side / max(size), images.MIN_SIDE / min(size))
+    return tuple(round(side * scale) for side in size)
+
+
 def resize_normalized(image: np.ndarray, size: Sequence[int], mean_pixel: np.ndarray) -> np.ndarray:
     """Resize a normalised (1, h, w, 3) image to ``size`` (no crop: it is already G's aspect)."""
     pixels = images.resize_image(image[0] + mean_pixel, size, crop=False)
@@ -32,25 +39,41 @@ def resize_normalized(image: np.ndarray, size: Sequence[int], mean_pixel: np.nda
 def coarse_start(weights: VGGWeights, content: np.ndarray, styles: StyleImages,
                  generated: np.ndarray, settings: Optional[CostSettings], iterations: int, run: Stage,
                  style_blend: Optional[Sequence[float]] = None) -> np.ndarray:
-    """Run ``iterations`` at half size from the downsampled G; return the result upsampled.
+    """Run ``iterations`` at half size from the downsampled G; return the result upsampled."""
+    size = generated.shape[1:3]
+    return pyramid_start(weights, content, styles, generated, settings, [(half_size(size), iterations)], run,
+                         style_blend)
 
-    ``content`` and each of ``styles`` (one array or a list) are (H, W, 3) on
-    0..255 as the full-size run sees them; each is halved with G.
-    ``generated`` is the normalised full-size start (1, H, W, 3).
+
+def pyramid_start(weights: VGGWeights, content: np.ndarray, styles: StyleImages, generated: np.ndarray,
+                  settings: Optional[CostSettings], stages: Sequence[Tuple[Sequence[int], int]], run: Stage,
+                  style_blend: Optional[Sequence[float]] = None) -> np.ndarray:
+    """Run each of ``stages`` ((height, width), iterations) in order; return the last G at full size.
+
+    ``content`` and each of ``styles`` (one array or a list) are (H, W, 3) on 0..255 as the full-size run
+    sees them; each is scaled with G. ``generated`` is the normalised full-size start (1, H, W, 3).
     """
-    size, small = generated.shape[1:3], half_size(generated.shape[1:3])
-    mean = weights.mean_pixel
+    full, mean = generated.shape[1:3], weights.mean_pixel
+    styles = styles if isinstance(styles, (list, tuple)) else [styles]
+    image = generated
+    for size, iterations in stages:
+        image = _stage(weights, content, styles, resize_normalized(image, size, mean), settings, iterations, run,
+                       style_blend)
+    return resize_normalized(image, full, mean)
 
-    def halved(picture: np.ndarray, target: Sequence[int]) -> np.ndarray:
+
+def _stage(weights, content, styles, start, settings, iterations, run, style_blend):
+    """One smaller run: C and each S scaled as G is, a graph of that size, ``run`` on it."""
+    size, mean = start.shape[1:3], weights.mean_pixel
+    scale = size[0] / content.shape[0]
+
+    def scaled(picture, target):
         return images.reshape_and_normalize_image(images.resize_image(picture, target, crop=False), mean)
 
-    styles = styles if isinstance(styles, (list, tuple)) else [styles]
-    C = halved(content, small)
-    S = [halved(s, half_size(s.shape[:2])) for s in styles]
+    C = scaled(content, size)
+    S = [scaled(s, tuple(max(images.MIN_SIDE, round(side * scale)) for side in s.shape[:2])) for s in styles]
     sess = new_session()
     try:
-        graph = build_graph(sess, weights, C, S, settings, style_blend=style_blend)
-        image = run(graph, resize_normalized(generated, small, mean), iterations)
+        return run(build_graph(sess, weights, C, S, settings, style_blend=style_blend), start, iterations)
     finally:
         sess.close()
-    return resize_normalized(image, size, mean)

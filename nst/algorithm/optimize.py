@@ -9,20 +9,18 @@ A step of Adam is one ``sess.run`` that applies the update and fetches J,
 J_content, J_style and G as the update read it: the forward pass computes the
 costs anyway, so the record is free. Row *i* therefore holds G after *i*
 updates while the variable already holds G after *i + 1*; the last row, after
-the last update, costs one more run. L-BFGS (scipy's L-BFGS-B, the optimizer of
-Gatys et al.'s own code) asks for J and its gradient at points of its
-choosing; it runs in a helper thread that hands each accepted iterate over and
-waits, so it is consumed the same way.
+the last update, costs one more run. L-BFGS (the optimizer of Gatys et al.'s own
+code; :mod:`nst.algorithm.lbfgs`) asks for J and its gradient at points of its
+choosing and yields each accepted iterate, so it is consumed the same way; both
+resume exactly from their state.
 """
-import queue
-import threading
+import itertools
 import time
-from typing import (TYPE_CHECKING, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Type, Union,
-                    cast)
+from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Type, Union
 
 import numpy as np
 
-from nst.algorithm.images import VGG_MEAN
+from nst.algorithm import lbfgs
 from nst.algorithm.tf1 import Tensor, tf
 
 if TYPE_CHECKING:  # for the annotations only: an optimizer runs without importing the graph module
@@ -76,7 +74,7 @@ def measure(graph: "StyleTransferGraph", iteration: int, seconds: float = 0.0) -
 class Adam:
     """The course's optimizer: the graph's ``train_step``, one update per step."""
 
-    name, label, unit, resumable = "adam", "Adam", "step", True
+    name, label, unit = "adam", "Adam", "step"
 
     def __init__(self, graph: "StyleTransferGraph") -> None:
         self.graph = graph
@@ -129,141 +127,84 @@ class Adam:
 
 
 class Objective:
-    """J and its gradient as a function of the flat float64 image scipy works on."""
+    """J, its gradient and the recorded costs as a function of the flat float32 image L-BFGS works on."""
 
     def __init__(self, graph: "StyleTransferGraph", gradient: Tensor) -> None:
         self.graph, self.gradient = graph, gradient
         self.shape = graph.model["input"].shape.as_list()
         self.costs, self.optional = cost_nodes(graph), optional_costs(graph)
         self.evaluations = 0
-        self.last_x: Optional[np.ndarray] = None  # the last point evaluated and its costs
-        self.last: Optional[Tuple[float, ...]] = None
 
-    def __call__(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
+    def __call__(self, x: np.ndarray) -> Tuple[float, np.ndarray, Tuple[float, ...]]:
         self.graph.assign_input(self.image(x))
         *costs, grad = self.graph.sess.run(self.costs + [self.gradient])
         self.evaluations += 1
-        self.last_x, self.last = x.copy(), tuple(float(c) for c in costs)
-        return self.last[0], grad.astype(np.float64).ravel()
+        return float(costs[0]), grad.ravel(), tuple(float(c) for c in costs)
 
     def image(self, x: np.ndarray) -> np.ndarray:
-        return x.reshape(self.shape).astype(np.float32)
-
-    def costs_at(self, x: np.ndarray) -> Tuple[float, ...]:
-        """The costs at ``x``: from the last evaluation when it was there (the usual case)."""
-        if self.last_x is None or not np.array_equal(x, self.last_x):
-            self(x)
-        return cast(Tuple[float, ...], self.last)  # self(x) above set it when it was not there
-
-
-def pixel_bounds(shape: Sequence[int], mean_pixel: np.ndarray = VGG_MEAN) -> List[Tuple[float, float]]:
-    """Per-value (low, high) so that G + mean stays a valid 0..255 picture."""
-    mean = np.broadcast_to(np.asarray(mean_pixel, np.float64), shape).ravel()
-    return list(zip(-mean, 255.0 - mean))
+        return x.reshape(self.shape).astype(np.float32, copy=False)
 
 
 class LBFGS:
-    """The paper's optimizer: scipy's L-BFGS-B on the graph's J and gradient, pixels kept in 0..255.
+    """The paper's optimizer: L-BFGS (:mod:`nst.algorithm.lbfgs`) on the graph's J and gradient.
 
-    It keeps its curvature memory in scipy, not in the graph, so a run cannot
-    be checkpointed and resumed; :meth:`state` holds G alone.
+    Its whole state is G, the gradient and the last ``memory`` curvature pairs, so a run checkpoints
+    and resumes exactly, as Adam's does. ``line_search`` "wolfe" searches each step (as scipy's
+    L-BFGS-B); "fixed" takes torch's unit steps (as jcjohnson/neural-style). Pixels are not bounded
+    (neither are torch's): the saved picture is clipped to 0..255.
     """
 
-    name, label, unit, resumable = "lbfgs", "L-BFGS", "iteration", False
+    name, label, unit = "lbfgs", "L-BFGS", "iteration"
+    PREFIX = "lbfgs/"  # of its state's names in a checkpoint
 
-    def __init__(self, graph: "StyleTransferGraph", mean_pixel: np.ndarray = VGG_MEAN) -> None:
-        self.graph, self.mean_pixel = graph, mean_pixel
+    def __init__(self, graph: "StyleTransferGraph", memory: int = lbfgs.MEMORY,
+                 line_search: str = lbfgs.LINE_SEARCHES[0]) -> None:
+        self.graph, self.memory, self.line_search = graph, memory, line_search
         self.gradient = tf.gradients(graph.J, graph.model["input"])[0]  # once: a video runs many frames
+        self.current: Optional[lbfgs.State] = None  # the state of the last step yielded
+        self.restored: Optional[Mapping[str, np.ndarray]] = None
 
     def steps(self, start_image: np.ndarray, iterations: int, first: int = 0, elapsed: float = 0.0
               ) -> Iterator[Step]:
-        """Yield G at the start and after each iteration, up to ``iterations``."""
-        if first:
-            raise ValueError("an L-BFGS run cannot be resumed: its curvature memory is not saved")
-        objective, start = Objective(self.graph, self.gradient), time.perf_counter()
-        yield _step(0, objective.costs_at(start_image.astype(np.float64).ravel()), 0.0, start_image,
-                    objective.optional)
-        handover = _Handover()
-        worker = threading.Thread(target=handover.run, daemon=True,
-                                  args=(self._minimize, objective, start_image, iterations, start))
-        worker.start()
-        try:
-            yield from handover.items()
-        finally:
-            handover.stop()
-            worker.join()
+        """Yield G at ``first`` (the start, or the restored state) and after each iteration, up to ``iterations``.
 
-    def _minimize(self, objective, start_image, iterations, start, accept):
-        """Run scipy to the end; ``accept(step)`` gets each iterate and returns False to stop.
-
-        Returns the step of the point scipy ended at when no iteration reported
-        it (a failed line search, say), else None. G is left in the input.
+        It may end earlier, when no step lowers J any more.
         """
-        import scipy.optimize  # a third of a second: here, not where a command's --help imports this module
-
-        reported = [0, None]  # iterations reported, the last point
-
-        def callback(xk):
-            reported[:] = reported[0] + 1, xk.copy()
-            step = _step(reported[0], objective.costs_at(xk), time.perf_counter() - start, objective.image(xk),
-                         objective.optional)
-            if not accept(step):
-                raise StopIteration  # scipy ends the run and returns the current point
-
-        result = scipy.optimize.minimize(
-            objective, start_image.astype(np.float64).ravel(), jac=True, method="L-BFGS-B",
-            bounds=pixel_bounds(start_image.shape, self.mean_pixel), callback=callback,
-            options={"maxiter": iterations, "maxcor": 20, "maxfun": 2 * iterations + 20})
-        self.graph.assign_input(objective.image(result.x))
-        if reported[1] is not None and np.array_equal(result.x, reported[1]):
-            return None
-        return _step(reported[0] + 1, objective.costs_at(result.x), time.perf_counter() - start,
-                     objective.image(result.x), objective.optional)
+        objective = Objective(self.graph, self.gradient)
+        clock = time.perf_counter() - elapsed
+        if first:
+            if self.restored is None:
+                raise ValueError("restore() the state before resuming an L-BFGS run")
+            state = lbfgs.from_arrays(first, self.restored)
+        else:
+            state = lbfgs.start(objective, start_image)
+        for state in itertools.chain([state], lbfgs.iterate(objective, state, iterations, self.memory,
+                                                            self.line_search)):
+            self.current = state
+            yield _step(state.iteration, state.costs, time.perf_counter() - clock, objective.image(state.x),
+                        objective.optional)
+        self.graph.assign_input(objective.image(state.x))
 
     def state(self, step: Step, last: bool = False) -> Tuple[int, Dict[str, np.ndarray]]:
-        """(iterations done, {input: G}): G alone, as the curvature memory cannot be saved."""
-        return step.iteration, {self.graph.model["input"].op.name: step.image}
+        """(iterations done, the L-BFGS state's arrays) just after it yielded ``step``."""
+        assert self.current is not None and self.current.iteration == step.iteration
+        return step.iteration, {self.PREFIX + name: value for name, value in self.current.arrays().items()}
 
-
-class _Handover:
-    """Lets a callback-driven optimizer in a thread be consumed as a generator, one item at a time."""
-
-    _END = object()
-
-    def __init__(self):
-        self.items_queue, self.go_on = queue.Queue(), threading.Semaphore(0)
-        self.stopped = False
-
-    def accept(self, item):
-        """In the worker: hand ``item`` over and wait until it was consumed; False: stop."""
-        self.items_queue.put(item)
-        self.go_on.acquire()
-        return not self.stopped
-
-    def run(self, minimize, *args):
-        try:
-            self.items_queue.put((self._END, minimize(*args, self.accept)))
-        except BaseException as exc:  # handed to the consumer's thread, raised there
-            self.items_queue.put((self._END, exc))
-
-    def items(self):
-        """Each item the worker hands over, then what it returned (unless None); its error is raised."""
-        while True:
-            item = self.items_queue.get()
-            if not (isinstance(item, tuple) and item[0] is self._END):
-                yield item
-                self.go_on.release()
-                continue
-            if isinstance(item[1], BaseException):
-                raise item[1]
-            if item[1] is not None:
-                yield item[1]
-            return
-
-    def stop(self):
-        """The consumer left: let the worker finish its current evaluation and end."""
-        self.stopped = True
-        self.go_on.release()
+    def restore(self, variables: Mapping[str, np.ndarray]) -> None:
+        """Keep a saved state for :meth:`steps` (with its ``first``); ValueError if it is not this graph's."""
+        arrays = {name[len(self.PREFIX):]: value for name, value in variables.items()
+                  if name.startswith(self.PREFIX)}
+        missing = [name for name in ("x", "g", "s", "y", "f_costs") if name not in arrays]
+        if missing:
+            raise ValueError(f"{self.PREFIX}{missing[0]} is missing (an L-BFGS checkpoint of an older version?)")
+        size = int(np.prod(self.graph.model["input"].shape.as_list()))
+        state = lbfgs.from_arrays(1, arrays)
+        if state.x.size != size:
+            raise ValueError(f"{self.PREFIX}x has {state.x.size} values, G has {size}")
+        if len(state.costs) != len(cost_nodes(self.graph)):
+            raise ValueError(f"{self.PREFIX}f_costs records {len(state.costs)} costs, this graph has "
+                             f"{len(cost_nodes(self.graph))}")
+        self.restored = arrays
 
 
 # a setting's name -> its optimizer

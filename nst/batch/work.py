@@ -53,7 +53,7 @@ def one_line(exc):
 def resumable(config):
     """The checkpoint in the job's folder if the job can continue it, else None (the job starts over)."""
     path = os.path.join(config.output, CHECKPOINT_FILE)
-    if config.optimizer != "adam" or not os.path.exists(path):
+    if not os.path.exists(path):
         return None
     try:
         checkpoint = read_checkpoint(path)

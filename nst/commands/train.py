@@ -15,6 +15,7 @@ from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
 from nst import __version__
 from nst.algorithm import colors, images
+from nst.algorithm.lbfgs import LINE_SEARCHES
 from nst.algorithm.vgg import PRECISIONS, WEIGHTS_ENV, resolve_weights_path
 from nst.errors import NSTError, OneLineParser, report
 from nst.run import presets
@@ -133,9 +134,17 @@ def _add_network(p, helps):
                    "AVX-512 BF16 (as measured), J within 1 %% of fp32 after 200 steps (see the README)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (as the assignment) or lbfgs (as Gatys et "
                    f"al.'s own code) (default: {default('optimizer')})")
-    p.add_argument("--coarse-to-fine", type=int, metavar="N",
-                   help=helps.get("coarse_to_fine") or "first run N iterations at half size, then refine "
-                   "(default: 0, off)")
+    p.add_argument("--lbfgs-memory", type=int, metavar="N", help="curvature pairs L-BFGS keeps "
+                   f"(default: {default('lbfgs_memory')}; more: better steps, more memory and larger checkpoints)")
+    p.add_argument("--line-search", choices=LINE_SEARCHES, help="L-BFGS's steps: wolfe, searched until J falls "
+                   "enough (as scipy's L-BFGS-B; the default), or fixed, torch's unit steps (as "
+                   "jcjohnson/neural-style)")
+    smaller = p.add_mutually_exclusive_group()
+    smaller.add_argument("--coarse-to-fine", type=int, metavar="N",
+                         help=helps.get("coarse_to_fine") or "first run N iterations at half size, then refine "
+                         "(default: 0, off)")
+    smaller.add_argument("--levels", metavar="SIDE:N,...", help="first run N iterations with the longer side "
+                         "SIDE px, for each level in order (e.g. 128:300,256:150), then the full size")
     p.add_argument("--seed", type=int, metavar="N", help="random seed of the noise: same seed, same costs")
 
 
@@ -182,6 +191,18 @@ def parse_layers(text: str, option: str) -> Tuple[Tuple[str, float], ...]:
     return tuple(layers)
 
 
+def parse_levels(text: str) -> Tuple[Tuple[int, int], ...]:
+    """'128:300,256:150' -> ((128, 300), (256, 150)); '' -> () (none)."""
+    levels = []
+    for item in (item.strip() for item in text.split(",") if item.strip()):
+        side, _, n = item.partition(":")
+        try:
+            levels.append((int(side), int(n)))
+        except ValueError:
+            raise NSTError(f"{{option}}: '{item}' is not SIDE:ITERATIONS, e.g. 128:300", "levels") from None
+    return tuple(levels)
+
+
 def settings_of(given: Dict[str, Any]) -> Dict[str, Any]:
     """The configuration settings of the options given (argparse's namespace as a dict)."""
     out = dict(given)
@@ -196,6 +217,8 @@ def settings_of(given: Dict[str, Any]) -> Dict[str, Any]:
         out["style_layers"] = parse_layers(out["style_layers"], "style_layers")
     if "init" in out and out["init"] not in START_KEYWORDS:
         out["init"], out["init_image"] = "image", out["init"]
+    if "levels" in out:
+        out["levels"] = parse_levels(out["levels"])
     if "size" in out:
         try:
             out["size"] = images.parse_size(out["size"])
@@ -260,6 +283,8 @@ def value_text(setting: str, value: Any) -> str:
         return "none"
     if setting.endswith("_layers"):
         return layers_text(value)
+    if setting == "levels":
+        return ",".join(f"{side}:{n}" for side, n in value) or "none"
     if setting == "size":
         return f"{value[0]}x{value[1]}"
     if isinstance(value, tuple):
@@ -272,8 +297,7 @@ def report_result(config: RunConfig, result: Result) -> int:
     last, unit = result.history[-1], OPTIMIZERS[config.optimizer].unit
     if result.interrupted:
         saved = result.saved[-1] if result.saved else "nothing"
-        how = f"nst train --resume {config.output}" if config.optimizer == "adam" else \
-            f"a new run with --init {saved} (L-BFGS runs do not resume)"
+        how = f"nst train --resume {config.output}"
         name = signal.Signals(result.interrupted).name
         print(f"interrupted ({name}) after {last.iteration} {unit}s: saved {saved}, history.csv and checkpoint.npz "
               f"in {config.output}; continue with: {how}", file=sys.stderr)

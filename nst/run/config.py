@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from nst.algorithm import colors
+from nst.algorithm import colors, lbfgs
 from nst.algorithm.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, TV_COSTS
 from nst.algorithm.graph import LEARNING_RATE, CostSettings
 from nst.algorithm.images import (
@@ -73,7 +73,11 @@ class RunConfig:
     pooling: str = "avg"
     precision: str = "fp32"  # the network's dtype: fp32 (the paper's), or bf16 (faster where the CPU has it)
     optimizer: str = "adam"
+    lbfgs_memory: int = lbfgs.MEMORY  # curvature pairs L-BFGS keeps
+    line_search: str = lbfgs.LINE_SEARCHES[0]  # L-BFGS's: "wolfe" (as scipy's) or "fixed" (torch's unit steps)
     coarse_to_fine: int = 0  # iterations at half size first
+    # (longer side in px, iterations) of smaller runs first, in order, each starting from the last one's G
+    levels: Tuple[Tuple[int, int], ...] = ()
     seed: Optional[int] = None  # seed of the noise
     save_every: int = _setting(20, "none")
     logdir: Optional[str] = _setting(None, "none")  # TensorBoard logs
@@ -95,6 +99,7 @@ class RunConfig:
         for name in ("style_blend", "size"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "levels", tuple(tuple(level) for level in self.levels))
         for name in ("content_layers", "style_layers"):
             try:
                 object.__setattr__(self, name, canonical_layers(getattr(self, name)))
@@ -118,6 +123,9 @@ class RunConfig:
         """What the run does, in words: '150 Adam steps', '1000 L-BFGS iterations' (after those at half size)."""
         optimizer = OPTIMIZERS[self.optimizer]
         steps = f"{self.iterations} {optimizer.label} {optimizer.unit}s"
+        if self.levels:
+            smaller = ", ".join(f"{n} at {side} px" for side, n in self.levels)
+            return f"{smaller}, then {steps}"
         return f"{self.coarse_to_fine} at half size, then {steps}" if self.coarse_to_fine else steps
 
     def effective_style_layers(self):
@@ -189,6 +197,8 @@ def _typed(name, value):
         raise ValueError(f"{name} holds {value!r}, not a list")
     if name.endswith("_layers"):
         return tuple((_scalar(name, n, str), _scalar(name, w, float)) for n, w in map(_pair(name), value))
+    if name == "levels":
+        return tuple((_scalar(name, side, int), _scalar(name, n, int)) for side, n in map(_pair(name), value))
     item = base.__args__[0]
     return tuple(_scalar(name, v, item) for v in value)
 
@@ -196,7 +206,7 @@ def _typed(name, value):
 def _pair(name):
     def pair(value):
         if not isinstance(value, (list, tuple)) or len(value) != 2:
-            raise ValueError(f"{name} holds {value!r}, not a (layer, weight) pair")
+            raise ValueError(f"{name} holds {value!r}, not a pair")
         return value
     return pair
 
@@ -228,10 +238,27 @@ def _check_counts(c):
             raise NSTError(f"{{option}} must be positive, got {getattr(c, name)}", name)
     if not c.coarse_to_fine >= 0:
         raise NSTError(f"{{option}} must be zero or positive, got {c.coarse_to_fine}", "coarse_to_fine")
+    if not c.lbfgs_memory >= 1:
+        raise NSTError(f"{{option}} must be positive, got {c.lbfgs_memory}", "lbfgs_memory")
+    _check_levels(c.levels, c.coarse_to_fine)
     if not c.max_pixels >= 1:
         raise NSTError(f"{{option}} must be positive, got {c.max_pixels}", "max_pixels")
     if c.seed is not None and not SEED_RANGE[0] <= c.seed <= SEED_RANGE[1]:
         raise NSTError(f"{{option}} must be between 0 and 2**32 - 1, got {c.seed}", "seed")
+
+
+def _check_levels(levels, coarse_to_fine):
+    """Smaller runs first: longer sides growing from MIN_SIDE, each at least one iteration; not with
+    coarse_to_fine, which is one such level at half size."""
+    if levels and coarse_to_fine:
+        raise NSTError("{option}: give the smaller runs as levels or as one half-size stage, not both",
+                       ("levels", "coarse_to_fine"))
+    sides = [side for side, _ in levels]
+    if any(side < MIN_SIDE for side in sides) or sides != sorted(set(sides)):
+        raise NSTError(f"{{option}}: the longer sides must grow, each at least {MIN_SIDE} px, got "
+                       f"{', '.join(map(str, sides))}", "levels")
+    if any(n < 1 for _, n in levels):
+        raise NSTError("{option}: each level needs at least one iteration", "levels")
 
 
 def _check_weights(c):
@@ -259,6 +286,7 @@ def _check_shares(name, weights):
 
 def _check_choices(c):
     for name, allowed in (("pooling", POOLINGS), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS),
+                          ("line_search", lbfgs.LINE_SEARCHES),
                           ("init", INITS), ("tv_form", TV_FORMS), ("preserve_colors", (None,) + colors.MODES)):
         if getattr(c, name) not in allowed:
             shown = ", ".join(str(a) for a in allowed if a is not None)

@@ -142,8 +142,8 @@ class TensorBoard(Consumer):
 class ProgressBar(Consumer):
     """A tqdm bar over the steps, showing the costs; it ends on the final J."""
 
-    def __init__(self, total, first, unit):
-        self.bar = tqdm(desc="nst", unit=unit, dynamic_ncols=True, initial=first, total=total)
+    def __init__(self, total, first, unit, label="nst"):
+        self.bar = tqdm(desc=label, unit=unit, dynamic_ncols=True, initial=first, total=total)
 
     def step(self, step):
         self.bar.set_postfix(J=f"{step.J:.4g}", J_content=f"{step.J_content:.4g}", J_style=f"{step.J_style:.4g}",

@@ -97,6 +97,7 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
     fingerprint = problem.fingerprint()
     if checkpoint is not None and checkpoint.fingerprint != fingerprint:
         raise _changed_inputs(problem, checkpoint)
+    smaller_stages(config, problem.C.shape[1:3])  # checked before anything is said or written
     with claim_folder(config, _input_files(problem), checkpoint is not None) as folder:
         if say:  # everything is checked by now: a refused folder is one line, with no header before it
             say(start_lines(problem))
@@ -153,27 +154,56 @@ def device_name() -> str:
 
 
 def start_image(problem: Problem, checkpoint: Optional[Checkpoint] = None, say: Optional[Say] = None) -> np.ndarray:
-    """G's first value: the configured start, refined at half size first with coarse_to_fine."""
+    """G's first value: the configured start, refined at smaller sizes first (levels, coarse_to_fine)."""
     c = problem.config
     G = initial_image(c.init, problem.C, problem.inputs.init, problem.weights.mean_pixel, c.seed, c.noise_ratio,
                       c.init_std)
-    if c.coarse_to_fine and checkpoint is None:
-        from nst.algorithm.coarse import coarse_start
+    stages = smaller_stages(c, G.shape[1:3])
+    if stages and checkpoint is None:
+        from nst.algorithm.coarse import pyramid_start
 
         if say:
-            say(f"coarse:  {c.coarse_to_fine} {c.optimizer} {OPTIMIZERS[c.optimizer].unit}s at half size first")
-        G = coarse_start(problem.weights, problem.inputs.content, problem.inputs.styles, G, problem.costs,
-                         c.coarse_to_fine, _quiet_run(c.optimizer), c.style_blend)
+            say(f"first:   {', '.join(f'{n} {OPTIMIZERS[c.optimizer].unit}s at {h}x{w}' for (h, w), n in stages)}")
+        G = pyramid_start(problem.weights, problem.inputs.content, problem.inputs.styles, G, problem.costs,
+                          stages, _stage_run(c), c.style_blend)
     return G
 
 
-def _quiet_run(optimizer):
-    """How the half-size stage optimises: the run's optimizer, nothing saved; Ctrl-C aborts it."""
+def smaller_stages(config: RunConfig, size: Sequence[int]) -> List[Tuple[Tuple[int, ...], int]]:
+    """((height, width), iterations) of the runs before the full-size one; a level not smaller is refused."""
+    from nst.algorithm.coarse import half_size, level_size
+
+    if config.coarse_to_fine:
+        return [(half_size(size), config.coarse_to_fine)]
+    for side, _ in config.levels:
+        if side >= max(size):
+            raise NSTError(f"{{option}}: level {side} px is not smaller than the image ({size[0]}x{size[1]})",
+                           "levels")
+    return [(level_size(size, side), n) for side, n in config.levels]
+
+
+def make_optimizer(config: RunConfig, graph: Any) -> Any:
+    """The run's optimizer on ``graph``, with its settings."""
+    if config.optimizer == "lbfgs":
+        return OPTIMIZERS["lbfgs"](graph, config.lbfgs_memory, config.line_search)
+    return OPTIMIZERS[config.optimizer](graph)
+
+
+def _stage_run(config):
+    """How a smaller stage optimises: the run's optimizer, nothing saved, a bar unless quiet; Ctrl-C aborts it."""
     def run(graph, G, iterations):
-        with stop_on_signals() as stop:
-            for step in OPTIMIZERS[optimizer](graph).steps(G, iterations):
-                if stop.requested:
-                    raise Interrupted(stop.signum)
+        size = "x".join(map(str, G.shape[1:3]))
+        bar = None if config.quiet else ProgressBar(iterations, 0, OPTIMIZERS[config.optimizer].unit, f"nst {size}")
+        try:
+            with stop_on_signals() as stop:
+                for step in make_optimizer(config, graph).steps(G, iterations):
+                    if bar:
+                        bar.step(step)
+                    if stop.requested:
+                        raise Interrupted(stop.signum)
+        finally:
+            if bar:
+                bar.close()
         return step.image
 
     return run
@@ -187,14 +217,11 @@ def _write_inputs(folder, problem):
 
 def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, stop=None):
     c = problem.config
-    optimizer = OPTIMIZERS[c.optimizer](graph)
+    optimizer = make_optimizer(c, graph)
     first, elapsed = 0, 0.0
     history = History(folder, checkpoint.history if checkpoint else ())
     best = BestImage(folder, problem.picture, checkpoint.best if checkpoint else None)
     if checkpoint is not None:
-        if not optimizer.resumable:
-            raise NSTError("an L-BFGS run cannot be resumed (its curvature memory is not in the checkpoint); "
-                           "start a new run with {option} set to its last image", "init")
         first, elapsed = checkpoint.steps, history.rows[-1].seconds
         if first >= c.iterations:
             raise NSTError(f"{{option}} {c.iterations}: the run already has {first} steps; ask for more to "
