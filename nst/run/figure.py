@@ -17,14 +17,14 @@ PANELS = (("content.png", "content C"), ("style.png", "style S"), ("final.png", 
 PROG = "nst figure"
 
 
-def png_bytes(fig):
-    """PNG bytes of a figure, trimmed to its content.
+def png_bytes(fig, tight=True):
+    """PNG bytes of a figure, trimmed to its content (``tight``) or at the figure's own size in pixels.
 
     Figures are made with :class:`matplotlib.figure.Figure`, not pyplot, so no
     backend is chosen or changed: this works headless and inside a notebook.
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
+    fig.savefig(buffer, format="png", bbox_inches="tight" if tight else None)
     return buffer.getvalue()
 
 

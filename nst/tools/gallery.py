@@ -7,8 +7,20 @@ by the command line's own parse (:func:`nst.commands.train.parse`) and run into 
 and each row becomes one PNG, ``gallery_<row>.png``, captioned with the
 options. To show a new option, append a :class:`Row`. A run whose options
 recur in other rows (the defaults, mostly) is made once.
+
+The row ``paintings`` is of another kind: the default content photo styled by
+each painting :data:`PAINTINGS` knows, found by file name in ``--art DIR``
+(default ``$NST_ART``), once per preset of ``--presets``, each preset at its
+own size and length (so the picture shows what a user gets) unless
+``--max-side``/``--size``/``--iterations`` are given. It writes two PNGs from
+the same runs: ``gallery_paintings.png``, the inputs along the top (the photo,
+then each painting above its column) and one row per preset, and
+``paintings.png``, the README's first picture: the photo, then each painting's
+result with the last preset given. Only this row needs the paintings.
 """
+import argparse
 import contextlib
+import csv
 import hashlib
 import os
 import re
@@ -21,6 +33,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from nst.algorithm.images import (
+    default_content_image,
     default_style_image,
     load_image,
     reshape_and_normalize_image,
@@ -29,6 +42,7 @@ from nst.algorithm.images import (
 )
 from nst.commands import train
 from nst.errors import NSTError, OneLineParser, report
+from nst.run import presets
 from nst.run.figure import png_bytes
 from nst.run.loop import run_style_transfer
 from nst.run.outputs import FINAL_IMAGE, HISTORY_FILE, prepare_output_dir
@@ -130,18 +144,43 @@ ROWS = (
 )
 ROW_NAMES = tuple(row.name for row in ROWS)
 
+PAINTINGS_ROW = "paintings"
+ART_ENV = "NST_ART"
+PAINTINGS = {  # file name in --art -> (painting, painter, year): the captions must name both
+    "starry_night.jpg": ("The Starry Night", "Vincent van Gogh", 1889),
+    "the_scream.jpg": ("The Scream", "Edvard Munch", 1893),
+    "shipwreck.jpg": ("The Shipwreck", "J. M. W. Turner", 1805),
+}
+PAINTING_PRESETS = "course,jcjohnson-fast"
+CONTENT_CAPTION = "Grace Hopper\n(nst train's default content)"
+
+
+class Given(argparse.Action):
+    """Store the value and note it was given: the paintings row keeps each preset's own otherwise."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = (*namespace.given, self.dest)
+
 
 def build_parser(prog=PROG):
     p = OneLineParser(prog=prog, description="Remake the gallery of nst train settings, one PNG per row.")
-    p.add_argument("--out", default="gallery", help="folder for gallery_<row>.png (default: gallery, in the "
-                   "current folder; the README's pictures are made with --out images)")
-    p.add_argument("--only", action="append", choices=ROW_NAMES, metavar="ROW",
-                   help=f"make only this row (repeatable): {', '.join(ROW_NAMES)}")
+    p.add_argument("--out", default="gallery", help="folder for gallery_<row>.png and paintings.png (default: "
+                   "gallery, in the current folder; the README's pictures are made with --out images)")
+    p.add_argument("--only", action="append", choices=ROW_NAMES + (PAINTINGS_ROW,), metavar="ROW",
+                   help=f"make only this row (repeatable): {', '.join(ROW_NAMES + (PAINTINGS_ROW,))}")
+    p.add_argument("--art", metavar="DIR", help=f"folder of the paintings of the {PAINTINGS_ROW} row: "
+                   f"{', '.join(PAINTINGS)} (default: ${ART_ENV})")
+    p.add_argument("--presets", default=PAINTING_PRESETS, metavar="A,B,...",
+                   help=f"presets of the {PAINTINGS_ROW} row, one row of the figure each (default: {PAINTING_PRESETS})")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--size", help="HEIGHTxWIDTH of every G")
-    size.add_argument("--max-side", type=int, default=MAX_SIDE, help=f"longer side of G (default: {MAX_SIDE})")
-    p.add_argument("--iterations", type=int, default=ITERATIONS,
-                   help=f"steps of each picture whose own options set none (default: {ITERATIONS})")
+    size.add_argument("--max-side", type=int, default=MAX_SIDE, action=Given,
+                      help=f"longer side of G (default: {MAX_SIDE}; the {PAINTINGS_ROW} row: each preset's own)")
+    p.add_argument("--iterations", type=int, default=ITERATIONS, action=Given,
+                   help=f"steps of each picture whose own options set none (default: {ITERATIONS}; "
+                   f"the {PAINTINGS_ROW} row: each preset's own)")
+    p.set_defaults(given=())
     p.add_argument("--seed", type=int, default=SEED, help=f"seed of the noise (default: {SEED})")
     p.add_argument("--vgg", help="VGG-19 .mat (default: $NST_VGG19, else pretrained-model/...)")
     p.add_argument("--work", help="keep the runs here and reuse those with the same options "
@@ -152,9 +191,13 @@ def build_parser(prog=PROG):
 def common_options(args):
     """The nst train options every picture shares; a picture's own options come after and win."""
     size = ["--size", args.size] if args.size else ["--max-side", str(args.max_side)]
+    return [*size, "--iterations", str(args.iterations), "--save-every", str(args.iterations), *run_options(args)]
+
+
+def run_options(args):
+    """The nst train options of every run, the paintings' too: the seed, no progress bar, the weights."""
     vgg = ["--vgg", args.vgg] if args.vgg else []
-    return [*size, "--iterations", str(args.iterations), "--save-every", str(args.iterations),
-            "--seed", str(args.seed), "--quiet", *vgg]
+    return ["--seed", str(args.seed), "--quiet", *vgg]
 
 
 def run_lengths(configs):
@@ -222,15 +265,20 @@ def style_file_options(argv, work):
 
 
 def make_picture(argv, work):
-    """Run nst train with ``argv`` into a folder named after it, once; return (final image, final J, settings)."""
+    """Run nst train with ``argv`` into a folder named after it, once; return (final image, the history's
+    last row as a dict of its columns, settings)."""
     folder = os.path.join(work, hashlib.sha1("\0".join(argv).encode()).hexdigest()[:12])
     config = train.parse([*style_file_options(argv, work), "--output", folder, "--overwrite"]).config
     final = os.path.join(folder, FINAL_IMAGE)
     if not os.path.exists(final):  # a run cut short is redone
         run_style_transfer(config)
-    with open(os.path.join(folder, HISTORY_FILE)) as f:
-        J = f.read().strip().splitlines()[-1].split(",")[1]
-    return load_image(final), J, config
+    return load_image(final), last_history_row(folder), config
+
+
+def last_history_row(folder):
+    """The last row of a run's history.csv, by column name ("J", "seconds", ...)."""
+    with open(os.path.join(folder, HISTORY_FILE), newline="") as f:
+        return list(csv.DictReader(f))[-1]
 
 
 def row_figure_bytes(title, subtitle_text, pictures, captions, dpi=100, gap=0.25):
@@ -251,8 +299,8 @@ def make_row(row, args, work):
     pictures, configs = [], []
     for picture in row.pictures:
         start = time.perf_counter()
-        image, J, config = make_picture(common_options(args) + list(row.options) + list(picture.options), work)
-        print(f"{row.name}: {options_text(row, picture)}: J={J} "
+        image, last, config = make_picture(common_options(args) + list(row.options) + list(picture.options), work)
+        print(f"{row.name}: {options_text(row, picture)}: J={last['J']} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         pictures.append(image)
         configs.append(config)
@@ -264,14 +312,142 @@ def make_row(row, args, work):
     return path
 
 
+GAP, CAPTION, HEADER = 16, 56, 48  # px of a grid figure: between tiles, under each, above them for the title
+
+
+def painting_caption(name):
+    """What a panel of the painting ``name`` (a file name of PAINTINGS) says: the painting, painter, year."""
+    title, painter, year = PAINTINGS[name]
+    return f"{title}\n{painter}, {year}"
+
+
+def result_caption(name, preset, last):
+    """A result's caption: the painting, the preset, and the run's wall time and final J from its history."""
+    return f"{painting_caption(name)}\n{preset}: {float(last['seconds']):.0f} s, J = {float(last['J']):.3g}"
+
+
+def art_folder(args):
+    """The paintings' folder: --art, else $NST_ART; every painting of PAINTINGS must be in it."""
+    folder = args.art or os.environ.get(ART_ENV)
+    if not folder:
+        raise NSTError(f"the {PAINTINGS_ROW} row needs the paintings: give --art DIR or set {ART_ENV}")
+    where = "--art" if args.art else ART_ENV
+    if not os.path.isdir(folder):
+        raise NSTError(f"{folder} ({where}): no such folder of paintings")
+    missing = [f"{name} ({PAINTINGS[name][0]})" for name in PAINTINGS if not os.path.isfile(os.path.join(folder, name))]
+    if missing:
+        raise NSTError(f"{folder} ({where}): missing the painting {', '.join(missing)}")
+    return folder
+
+
+def painting_presets(args):
+    """The presets of --presets, checked against nst train's when the row runs (one may be added later)."""
+    chosen = list(dict.fromkeys(name.strip() for name in args.presets.split(",") if name.strip()))
+    unknown = [name for name in chosen if name not in presets.names()]
+    if unknown:
+        raise NSTError(f"--presets: unknown preset {', '.join(map(repr, unknown))}: "
+                       f"use some of {', '.join(presets.names())}")
+    if not chosen:
+        raise NSTError(f"--presets is empty: name some of {', '.join(presets.names())}")
+    return chosen
+
+
+def painting_overrides(args):
+    """The size and length given to the gallery: in the paintings row they replace each preset's own."""
+    given = args.given
+    size = ["--size", args.size] if args.size else ["--max-side", str(args.max_side)] if "max_side" in given else []
+    return size + (["--iterations", str(args.iterations)] if "iterations" in given else [])
+
+
+def painting_options(args, preset, path):
+    """nst train options of one painting's run: the preset's own size and length unless overridden."""
+    save = ["--save-every", str(args.iterations)] if "iterations" in args.given else []
+    return ["--preset", preset, "--style", path, *painting_overrides(args), *save, *run_options(args)]
+
+
+def make_painting(args, work, folder, preset, name):
+    """One painting's run with ``preset`` (made once): (final image, its history's last row, settings)."""
+    start = time.perf_counter()
+    image, last, config = make_picture(painting_options(args, preset, os.path.join(folder, name)), work)
+    print(f"{PAINTINGS_ROW}: {preset} {name}: J={last['J']} ({time.perf_counter() - start:.0f} s)", flush=True)
+    return image, last, config
+
+
+def preset_label(preset, runs):
+    """The text at the start of a preset's row: the preset, what it ran, G's size."""
+    image, _, config = runs[0]
+    return f"--preset {preset}\n{config.length()}\n{image.shape[1]}x{image.shape[0]} px"
+
+
+def paintings_cells(folder, chosen, runs):
+    """The grid of gallery_paintings.png: the photo and the paintings on top, then a row per preset."""
+    inputs = [(default_content_image()[0], CONTENT_CAPTION)]
+    inputs += [(load_image(os.path.join(folder, name)), painting_caption(name)) for name in PAINTINGS]
+    return [inputs] + [[(None, preset_label(preset, row))] + [
+        (image, result_caption(name, preset, last)) for name, (image, last, _) in zip(PAINTINGS, row)]
+        for preset, row in zip(chosen, runs)]
+
+
+def hero_cells(runs):
+    """The row of paintings.png: the photo, then each painting's result with the last preset."""
+    return [[(default_content_image()[0], CONTENT_CAPTION)] + [
+        (image, painting_caption(name)) for name, (image, _, _) in zip(PAINTINGS, runs[-1])]]
+
+
+def grid_figure_bytes(title, cells, tile, dpi=100):
+    """Rows of captioned tiles of ``tile`` = (height, width) px each, exactly (a picture of None: its text
+    alone), so the figure's size in pixels follows from the grid."""
+    (height, width), rows, columns = tile, len(cells), max(len(row) for row in cells)
+    size = (GAP + columns * (width + GAP), HEADER + rows * (height + CAPTION))
+    fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
+    for r, row in enumerate(cells):
+        for c, (picture, text) in enumerate(row):
+            left, bottom = GAP + c * (width + GAP), size[1] - HEADER - r * (height + CAPTION) - height
+            draw_tile(fig.add_axes((left / size[0], bottom / size[1], width / size[0], height / size[1])),
+                      picture, text)
+    fig.suptitle(title, y=1 - 6 / size[1], va="top", fontsize=10)
+    return png_bytes(fig, tight=False)
+
+
+def draw_tile(ax, picture, text):
+    """A picture with its caption 4 px below it, or the text alone in its place."""
+    ax.axis("off")
+    if picture is None:
+        ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9)
+        return
+    ax.imshow(picture.astype("uint8"))
+    ax.annotate(text, (0.5, 0), xycoords="axes fraction", xytext=(0, -4), textcoords="offset pixels",
+                ha="center", va="top", fontsize=8)
+
+
+def make_paintings(args, work, folder, chosen):
+    """Run each painting with each preset (runs made once) and write gallery_paintings.png and paintings.png."""
+    runs = [[make_painting(args, work, folder, preset, name) for name in PAINTINGS] for preset in chosen]
+    tile = tuple(np.max([image.shape[:2] for row in runs for image, _, _ in row], axis=0))
+    overrides = " ".join(painting_overrides(args)) or "each preset's own size and length"
+    where = f"nst train --preset PRESET --style PAINTING, {overrides}, seed {args.seed}"
+    figures = {f"gallery_{PAINTINGS_ROW}.png": (f"Paintings: one row per preset\n{where}",
+                                              paintings_cells(folder, chosen, runs)),
+               "paintings.png": (f"nst train --preset {chosen[-1]} --style PAINTING", hero_cells(runs))}
+    paths = []
+    for name, (title, cells) in figures.items():
+        paths.append(os.path.join(args.out, name))
+        write_atomic(paths[-1], grid_figure_bytes(title, cells, tile))
+        print(f"wrote {paths[-1]}", flush=True)
+    return paths
+
+
 def run(args):
     prepare_output_dir(args.out)
     rows = [row for row in ROWS if not args.only or row.name in args.only]
+    paintings = not args.only or PAINTINGS_ROW in args.only
+    inputs = (art_folder(args), painting_presets(args)) if paintings else None  # checked before any run
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         work = args.work or stack.enter_context(tempfile.TemporaryDirectory(prefix="nst-gallery-"))
         paths = [make_row(row, args, work) for row in rows]
-    print(f"{len(paths)} rows in {time.perf_counter() - start:.0f} s")
+        paths += make_paintings(args, work, *inputs) if paintings else []
+    print(f"{len(rows) + paintings} rows in {time.perf_counter() - start:.0f} s")
     return paths
 
 
