@@ -60,13 +60,14 @@ The rest: **pooling = "max"**, **optimizer = "lbfgs"**, **iterations = 1000**,
 preset, as jcjohnson's ``-optimizer adam``; L-BFGS does not use it).
 
 What the settings do not reproduce: torch's optim.lbfgs there runs 1000
-iterations of fixed unit steps without line search, 100 corrections, no
-bounds and no early stop; here scipy's L-BFGS-B has a Wolfe line search, 20
-corrections, keeps pixels in 0..255 and may stop early. Images are scaled
-bilinearly there (Lanczos here), and the style image's longer side is
-512 * style_scale with its own aspect there, cropped to G's aspect here.
-The objective J and its gradient are jcjohnson's for the same input arrays
-(tests/test_presets.py proves it in float64).
+iterations of fixed unit steps without line search and keeps 100 corrections;
+here L-BFGS (``nst.algorithm.lbfgs``) searches each step (strong Wolfe) and
+keeps 20, which reaches a given J sooner and keeps checkpoints small
+(``--line-search fixed --lbfgs-memory 100`` gives torch's steps). Neither
+bounds the pixels. Images are scaled bilinearly there (Lanczos here), and
+the style image's longer side is 512 * style_scale with its own aspect there,
+cropped to G's aspect here. The objective J and its gradient are jcjohnson's
+for the same input arrays (tests/test_presets.py proves it in float64).
 """
 from nst.errors import NSTError
 

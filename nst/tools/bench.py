@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from nst.errors import NSTError, OneLineParser, report
+from nst.run import presets
 
 SIZES = {256: (192, 256), 512: (384, 512), 1024: (768, 1024), 2048: (1536, 2048)}
 VARIANTS = ("baseline", "peer", "pytorch", "nst", "nst-cache", "nst-bf16")
@@ -266,87 +267,6 @@ def print_machine():
         print("PyTorch: not installed (pip install torch adds its row)")
 
 
-def _optimise(optimizer, graph, G, iterations, trace, start, target=None):
-    """Run ``optimizer`` (nst.algorithm.optimize.Adam or LBFGS), recording (wall seconds, J); stop at ``target``."""
-    for step in optimizer(graph).steps(G, iterations):
-        trace.append((time.perf_counter() - start, step.J))
-        if target is not None and step.J <= target:
-            break
-    return step.image
-
-
-def _ttq_run(name, weights, content, style, iterations, target=None):
-    """One optimisation schedule at G's size, timed from the start of its first graph build."""
-    from nst.algorithm import images
-    from nst.algorithm.coarse import coarse_start
-    from nst.algorithm.graph import CostSettings, build_graph, new_session
-    from nst.algorithm.optimize import LBFGS, Adam
-
-    mean = weights.mean_pixel
-    C, S = (images.reshape_and_normalize_image(x, mean) for x in (content, style))
-    G = images.generate_noise_image(C, 0.6, seed=0)
-    trace, start = [], time.perf_counter()
-    optimizer = Adam if name.startswith("adam") else LBFGS
-    if name.endswith("coarse"):
-        coarse = []  # the half-size stage's J is not comparable with the full size's: not plotted
-        G = coarse_start(weights, content, style, G, CostSettings(), iterations // 4,
-                         lambda graph, g, n: _optimise(optimizer, graph, g, n, coarse, start))
-    sess = new_session()
-    graph = build_graph(sess, weights, C, S)
-    _optimise(optimizer, graph, G, iterations, trace, start, None if optimizer is Adam else target)
-    sess.close()
-    return trace
-
-
-TTQ_RUNS = ("adam", "lbfgs", "lbfgs-coarse")
-
-
-def time_to_quality(vgg, plot_path, size=(300, 400), iterations=200):
-    """J against wall seconds for the default Adam run and the faster schedules; plot and print."""
-    from nst.algorithm import images
-    from nst.algorithm.vgg import read_vgg_weights
-
-    weights = read_vgg_weights(vgg)
-    content = images.resize_image(images.default_content_image()[0], size)
-    style = images.resize_image(images.default_style_image(size)[0], size)
-    traces = {"adam": _ttq_run("adam", weights, content, style, iterations)}
-    target = traces["adam"][-1][1]
-    print(f"default Adam, {iterations} steps at {size[0]}x{size[1]}: J = {target:.4g} after "
-          f"{traces['adam'][-1][0]:.1f} s (graph build included)")
-    for name in TTQ_RUNS[1:]:
-        traces[name] = _ttq_run(name, weights, content, style, iterations, target)
-        reached = next((t for t, J in traces[name] if J <= target), None)
-        verdict = f"{reached:.1f} s ({reached / traces['adam'][-1][0]:.0%} of Adam's time)" if reached \
-            else f"not reached; J = {traces[name][-1][1]:.4g} after {traces[name][-1][0]:.1f} s"
-        print(f"{name:>13}: reaches it at {verdict}", flush=True)
-    _plot_traces(traces, target, plot_path)
-    return traces
-
-
-def _plot_traces(traces, target, path):
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from nst.algorithm.images import write_atomic
-
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
-    for name, trace in traces.items():
-        ax.plot(*zip(*trace), label=name, lw=1.6)
-    ax.axhline(target, color="gray", ls="--", lw=1, label="final J of default Adam")
-    ax.set(yscale="log", xlabel="wall seconds (graph builds included)", ylabel="J",
-           title="Time to quality, 300x400, 2 CPU cores")
-    ax.legend()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    write_atomic(path, buffer.getvalue())
-    print(f"wrote {path}")
-
-
 def main(argv=None, prog=PROG):
     parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--sides", type=int, nargs="+", default=[256, 512], choices=sorted(SIZES),
@@ -359,8 +279,13 @@ def main(argv=None, prog=PROG):
                         "3 timed steps after 1 warm-up step")
     parser.add_argument("--vgg", default=None, help="VGG-19 .mat (default: found as nst train finds it)")
     parser.add_argument("--time-to-quality", metavar="PLOT", nargs="?", const="time_to_quality.png",
-                        help="instead: J against wall time for Adam, L-BFGS and coarse-to-fine L-BFGS, "
-                        "plotted to PLOT (default: time_to_quality.png in the current folder)")
+                        help="instead: the wall time each preset takes to reach the J of jcjohnson's full run on "
+                        "its objective, at each of --sides, J against time plotted to PLOT (default: "
+                        "time_to_quality.png in the current folder)")
+    parser.add_argument("--presets", default="course,jcjohnson,jcjohnson-fast", metavar="A,B,...",
+                        help="presets of --time-to-quality (default: course,jcjohnson,jcjohnson-fast)")
+    parser.add_argument("--content", help="content image of --time-to-quality (default: nst train's)")
+    parser.add_argument("--style", help="style image of --time-to-quality (default: nst train's)")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     from nst.algorithm.vgg import resolve_weights_path
@@ -374,7 +299,7 @@ def main(argv=None, prog=PROG):
                 raise NSTError(f"{option} {value}: give {least} or more")
         vgg = resolve_weights_path(args.vgg)
         if args.time_to_quality:
-            time_to_quality(vgg, args.time_to_quality)
+            _time_to_quality(args, vgg)
         elif args.worker:
             size = tuple(int(v) for v in args.size.split("x"))
             print(json.dumps(worker(args.worker, size, args.steps, args.warmup, vgg)))
@@ -383,6 +308,18 @@ def main(argv=None, prog=PROG):
     except NSTError as exc:
         return report(prog, exc)
     return 0
+
+
+def _time_to_quality(args, vgg):
+    from nst.tools import quality
+
+    names = [name.strip() for name in args.presets.split(",") if name.strip()]
+    for name in names:
+        presets.describe(name)  # an unknown name: one line, before anything runs
+    outcomes = quality.table(names, args.sides, args.content, args.style, vgg,
+                             say=lambda text: print(text, flush=True))
+    quality.plot(outcomes, args.time_to_quality)
+    print(f"wrote {args.time_to_quality}")
 
 
 if __name__ == "__main__":
