@@ -1,5 +1,6 @@
 """``python -m nst.train`` end to end on tiny synthetic weights, and every bad input's message."""
 import os
+import re
 import types
 
 import imageio.v3 as iio
@@ -165,6 +166,33 @@ def test_a_preset_run_resumes_with_its_own_command(tiny_vgg, tmp_path, monkeypat
     assert cli.main([*argv, "--resume", str(tmp_path / "o"), "--iterations", "6"]) == 0
     assert cli.main([*JC_ADAM, "--quiet", "--output", str(tmp_path / "whole"), "--iterations", "6"]) == 0
     assert len(costs_of(tmp_path / "o")) == 7 and costs_of(tmp_path / "o") == costs_of(tmp_path / "whole")
+
+
+ESTIMATE = re.compile(r"time: +about ([0-9.e+-]+) s (for 6|left for the remaining 2) Adam steps "
+                      r"\(([0-9.e+-]+) s per step over 2 timed; the bar shows what is left\)")
+
+
+def estimates(err):
+    """(shown seconds, what, seconds per step) of each time line in ``err``."""
+    return [(float(m[1]), m[2], float(m[3])) for m in ESTIMATE.finditer(err)]
+
+
+def test_the_time_estimate_is_said_once_from_the_steps_after_the_first(tiny_vgg, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    out, argv = tmp_path / "o", ["--size", "32x48", "--seed", "0"]
+    assert cli.main([*argv, "--output", str(out), "--iterations", "6"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("time:") == 1 and len(estimates(err)) == 1, err
+    (shown, what, rate), = estimates(err)
+    seconds = [float(r["seconds"]) for r in read_history(out)]
+    assert what == "for 6" and rate > 0 and abs(rate - (seconds[3] - seconds[1]) / 2) <= 0.001 + 0.005 * rate
+    assert shown == pytest.approx(rate * 3, rel=0.06)  # 3 steps left after step 3
+    assert cli.main([*argv, "--output", str(out), "--resume", str(out), "--iterations", "11"]) == 0
+    (shown, what, rate), = estimates(capsys.readouterr().err)
+    assert what == "left for the remaining 2" and rate > 0 and shown == pytest.approx(rate * 2, rel=0.06)
+    for name, extra in (("short", ["--iterations", "4"]), ("quiet", ["--iterations", "6", "--quiet"])):
+        assert cli.main([*argv, "--output", str(tmp_path / name), *extra]) == 0
+        assert "time:" not in capsys.readouterr().err
 
 
 # (J, J_content, J_style) of the run below as computed by commit e36d01b, before any option beyond the paper existed:
