@@ -1,11 +1,13 @@
 """``python -m nst.train`` end to end on tiny synthetic weights, and every bad input's message."""
 import os
+import re
+import types
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from helpers import TINY, assert_one_line, photo, read_history, run_cli
+from helpers import TINY, assert_one_line, costs_of, photo, read_history, run_cli
 from nst.commands import train as cli
 from nst.algorithm import images
 
@@ -118,6 +120,79 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
     done = run_cli(["--content", str(tmp_path / "nope.png")])
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert done.stderr.strip() == f"nst train: error: {tmp_path / 'nope.png'}: no such image file"
+
+
+@pytest.fixture
+def stored_run(tmp_path, monkeypatch):
+    """Resume a run started with ``argv``, its checkpoint faked: stored_run(argv) -> the stored configuration."""
+    def start(argv):
+        stored = cli.parse(argv).config
+        monkeypatch.setattr(cli, "read_checkpoint", lambda path: types.SimpleNamespace(config=stored))
+        return stored
+    return start
+
+
+JC_ADAM = ["--preset", "jcjohnson", "--optimizer", "adam", "--size", "32x48", "--seed", "0"]
+
+
+def test_the_same_preset_command_with_resume_is_accepted(stored_run, tmp_path):
+    out = str(tmp_path / "o")
+    argv = [*JC_ADAM, "--output", out, "--iterations", "3"]
+    stored = stored_run(argv)
+    assert cli.parse([*argv, "--resume", out]).config == stored
+    assert cli.parse([*argv, "--resume", out, "--iterations", "9"]).config == stored.replace(iterations=9)
+    course = stored_run(["--preset", "course", "--output", out, "--size", "32x48", "--alpha", "3"])
+    assert cli.parse(["--preset", "course", "--output", out, "--size", "32x48", "--alpha", "3", "--resume", out,
+                      "--iterations", "300"]).config == course.replace(iterations=300)
+    assert cli.parse(["--resume", out, "--alpha", "3", "--size", "32x48"]).config == course  # plain options too
+
+
+def test_a_setting_the_preset_changes_on_resume_is_refused_naming_the_preset(stored_run, tmp_path, capsys):
+    out = str(tmp_path / "o")
+    stored_run([*JC_ADAM, "--output", out, "--pooling", "avg"])
+    assert_one_line(cli.main([*JC_ADAM, "--output", out, "--resume", out]), capsys.readouterr().err,
+                    "--preset jcjohnson sets --pooling max, the run has avg: --pooling cannot change", "--iterations")
+    assert_one_line(cli.main([*JC_ADAM, "--resume", out, "--pooling", "avg", "--alpha", "3"]),
+                    capsys.readouterr().err, "--alpha cannot change when resuming: the run has 20, the command gives 3")
+    stored_run([*JC_ADAM, "--output", out])
+    assert_one_line(cli.main(["--preset", "course", "--resume", out]), capsys.readouterr().err,
+                    "--preset course sets --alpha 10, the run has 20")
+
+
+def test_a_preset_run_resumes_with_its_own_command(tiny_vgg, tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    argv = [*JC_ADAM, "--quiet", "--output", str(tmp_path / "o"), "--iterations", "3"]
+    assert cli.main(argv) == 0
+    assert cli.main([*argv, "--resume", str(tmp_path / "o"), "--iterations", "6"]) == 0
+    assert cli.main([*JC_ADAM, "--quiet", "--output", str(tmp_path / "whole"), "--iterations", "6"]) == 0
+    assert len(costs_of(tmp_path / "o")) == 7 and costs_of(tmp_path / "o") == costs_of(tmp_path / "whole")
+
+
+ESTIMATE = re.compile(r"time: +about ([0-9.e+-]+) s (for 6|left for the remaining 2) Adam steps "
+                      r"\(([0-9.e+-]+) s per step over 2 timed; the bar shows what is left\)")
+
+
+def estimates(err):
+    """(shown seconds, what, seconds per step) of each time line in ``err``."""
+    return [(float(m[1]), m[2], float(m[3])) for m in ESTIMATE.finditer(err)]
+
+
+def test_the_time_estimate_is_said_once_from_the_steps_after_the_first(tiny_vgg, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NST_VGG19", tiny_vgg["new"][0])
+    out, argv = tmp_path / "o", ["--size", "32x48", "--seed", "0"]
+    assert cli.main([*argv, "--output", str(out), "--iterations", "6"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("time:") == 1 and len(estimates(err)) == 1, err
+    (shown, what, rate), = estimates(err)
+    seconds = [float(r["seconds"]) for r in read_history(out)]
+    assert what == "for 6" and rate > 0 and abs(rate - (seconds[3] - seconds[1]) / 2) <= 0.001 + 0.005 * rate
+    assert shown == pytest.approx(rate * 3, rel=0.06)  # 3 steps left after step 3
+    assert cli.main([*argv, "--output", str(out), "--resume", str(out), "--iterations", "11"]) == 0
+    (shown, what, rate), = estimates(capsys.readouterr().err)
+    assert what == "left for the remaining 2" and rate > 0 and shown == pytest.approx(rate * 2, rel=0.06)
+    for name, extra in (("short", ["--iterations", "4"]), ("quiet", ["--iterations", "6", "--quiet"])):
+        assert cli.main([*argv, "--output", str(tmp_path / name), *extra]) == 0
+        assert "time:" not in capsys.readouterr().err
 
 
 # (J, J_content, J_style) of the run below as computed by commit e36d01b, before any option beyond the paper existed:

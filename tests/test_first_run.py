@@ -128,4 +128,4 @@ def test_a_preset_runs_and_cannot_be_changed_on_resume(tiny_vgg, tmp_path, monke
     rows = read_history(out)
     assert len(rows) >= 2 and float(rows[-1]["J"]) < float(rows[0]["J"])  # L-BFGS from the gaussian start
     code = cli.main(["--resume", str(out), "--preset", "course"])
-    assert_one_line(code, capsys.readouterr().err, "--preset with --resume")
+    assert_one_line(code, capsys.readouterr().err, "--preset course sets --alpha 10, the run has 20")

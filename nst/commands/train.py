@@ -2,10 +2,10 @@
 
 One parser, whose options default to "not given", so the same parse serves a
 new run (the configuration's defaults fill the rest) and ``--resume`` (the
-stored configuration does, and an option given again must keep its value
-unless it is one that may change). Library errors name a setting as
-``{option}``; this is where it becomes a flag. Every failure is one line on
-stderr with exit code 2; Ctrl-C exits 130.
+stored configuration does, and an option given again, or set by the preset
+given again, must keep its value unless it is one that may change). Library
+errors name a setting as ``{option}``; this is where it becomes a flag. Every
+failure is one line on stderr with exit code 2; Ctrl-C exits 130.
 """
 import argparse
 import os
@@ -245,36 +245,46 @@ def configuration(given: Dict[str, Any]) -> Tuple[RunConfig, Optional[Checkpoint
     folder, preset = given.pop("resume", None), given.pop("preset", None)
     if folder is not None and given.get("overwrite"):
         raise NSTError("--resume continues the run in its folder, --overwrite replaces it: give one of them")
-    if folder is not None and preset:
-        raise NSTError("--preset with --resume: a resumed run keeps the settings it was started with")
     if folder is None:
         return RunConfig(**presets.merge(preset or "course", given)).validate(), None
-    return resumed(folder, given)
+    return resumed(folder, given, preset)
 
 
-def resumed(folder: str, given: Dict[str, Any]) -> Tuple[RunConfig, Checkpoint]:
+def resumed(folder: str, given: Dict[str, Any], preset: Optional[str] = None) -> Tuple[RunConfig, Checkpoint]:
     """The stored configuration of the run in ``folder``, with the changes that may be made."""
     folder = os.path.abspath(folder)
     checkpoint = read_checkpoint(os.path.join(folder, CHECKPOINT_FILE))
-    return continued(checkpoint.config, folder, given), checkpoint
+    return continued(checkpoint.config, folder, given, preset), checkpoint
 
 
-def continued(stored: RunConfig, folder: str, given: Dict[str, Any]) -> RunConfig:
-    """The stored configuration of the run in ``folder`` with the options ``given``: only those that may change."""
+def continued(stored: RunConfig, folder: str, given: Dict[str, Any], preset: Optional[str] = None) -> RunConfig:
+    """The stored configuration of the run in ``folder`` with the options ``given``: only those that may change.
+
+    A ``preset``'s settings count as given, merged as a new run merges them: the same command resumes.
+    """
     if "output" in given and RunConfig(output=given["output"]).output != folder:
         raise NSTError(f"--output {given['output']} is not the run being resumed ({folder})")
+    wanted = presets.merge(preset, given, whole=True) if preset else given
     # a checkpoint never chooses where this run writes: the folder resumed, the image that names it
     # (out.jpg for out.run/), and logs only if asked
     image = stored.output_image
     image = image if image and os.path.splitext(image)[0] + RUN_FOLDER_SUFFIX == folder else None
-    config = stored.replace(**{**given, "output": folder, "output_image": image, "logdir": given.get("logdir")})
-    for setting in given:
+    config = stored.replace(**{**wanted, "output": folder, "output_image": image, "logdir": given.get("logdir")})
+    for setting in wanted:
         if setting not in RESUMABLE + ("output",) and getattr(config, setting) != getattr(stored, setting):
-            allowed = ", ".join(flag(s) for s in RESUMABLE)
-            raise NSTError(f"{flag(setting)} cannot change when resuming: the run has "
-                           f"{value_text(setting, getattr(stored, setting))}, the command gives "
-                           f"{value_text(setting, getattr(config, setting))} (only {allowed} may change)")
+            raise NSTError(refusal(setting, stored, config, None if setting in given else preset))
     return config.validate()
+
+
+def refusal(setting: str, stored: RunConfig, config: RunConfig, preset: Optional[str]) -> str:
+    """Why ``setting`` cannot change on resume; ``preset`` when the new value is the preset's, not a flag's."""
+    old, new = value_text(setting, getattr(stored, setting)), value_text(setting, getattr(config, setting))
+    allowed = ", ".join(flag(s) for s in RESUMABLE)
+    if preset:
+        return (f"--preset {preset} sets {flag(setting)} {new}, the run has {old}: {flag(setting)} cannot change "
+                f"when resuming (only {allowed} may change)")
+    return (f"{flag(setting)} cannot change when resuming: the run has {old}, the command gives {new} "
+            f"(only {allowed} may change)")
 
 
 def value_text(setting: str, value: Any) -> str:

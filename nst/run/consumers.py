@@ -1,5 +1,5 @@
 """The consumers of a run's steps, each with one job: the cost history, the best image, the images of
-the save points, the checkpoint, TensorBoard, the progress bar.
+the save points, the checkpoint, TensorBoard, the progress bar, the time estimate.
 
 Every consumer sees every step (``step``) and every save point (``save``); a program adds its own
 by subclassing :class:`Consumer`. None of them changes a cost: they only read what the steps give.
@@ -7,7 +7,8 @@ by subclassing :class:`Consumer`. None of them changes a cost: they only read wh
 import csv
 import io
 import os
-from typing import TYPE_CHECKING, Protocol
+import sys
+from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 from tqdm import tqdm
 
@@ -152,3 +153,40 @@ class ProgressBar(Consumer):
 
     def close(self):
         self.bar.close()
+
+
+class TimeEstimate(Consumer):
+    """One line, once three steps after the first are done, saying how long the run will take.
+
+    The first step's time holds the graph's warm-up (L-BFGS's, the second's), so the rate is timed from step
+    first+1 to first+3; the bar then keeps counting down.
+    """
+
+    TIMED = 2  # step intervals timed: first+1 .. first+3
+
+    def __init__(self, say: Callable[[str], None], total: int, first: int, label: str, unit: str) -> None:
+        self.say, self.total, self.first, self.label, self.unit = say, total, first, label, unit
+        self.since: Optional[float] = None  # seconds of step first+1, until the line is said
+
+    def step(self, step):
+        if step.iteration == self.first + 1 and self.total - self.first >= 5:
+            self.since = step.seconds
+        elif step.iteration == self.first + 1 + self.TIMED and self.since is not None:
+            rate, self.since = (step.seconds - self.since) / self.TIMED, None
+            with tqdm.external_write_mode(file=sys.stderr):  # the bar is cleared and redrawn under the line
+                self.say(self.line(rate, self.total - step.iteration))
+
+    def line(self, rate: float, left: int) -> str:
+        steps = f"{self.label} {self.unit}s"
+        what = f"for {self.total} {steps}" if self.first == 0 else f"left for the remaining {left} {steps}"
+        return (f"time:    about {duration(rate * left)} {what} ({rate:.3g} s per {self.unit} over {self.TIMED} "
+                "timed; the bar shows what is left)")
+
+
+def duration(seconds: float) -> str:
+    """A time as one says it: seconds under 2 min, minutes under 2 h, hours above."""
+    if seconds < 120:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -41,6 +41,7 @@ from nst.run.consumers import (
     Pictures,
     ProgressBar,
     TensorBoard,
+    TimeEstimate,
 )
 from nst.run.inputs import initial_image
 from nst.run.interrupt import Interrupted, StopRequest, stop_on_signals
@@ -106,7 +107,7 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
             _write_inputs(folder, problem)
         with session() as sess:
             graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend)
-            return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop)
+            return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop, say)
 
 
 def _changed_inputs(problem, checkpoint):
@@ -215,7 +216,7 @@ def _write_inputs(folder, problem):
         folder.write(name, images.encode_image(images.to_pixels(image, mean), name))
 
 
-def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, stop=None):
+def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, stop=None, say=None):
     c = problem.config
     optimizer = make_optimizer(c, graph)
     first, elapsed = 0, 0.0
@@ -238,6 +239,8 @@ def _optimise(problem, graph, start, checkpoint, folder, fingerprint, extra, sto
         consumers.append(TensorBoard(c.logdir, problem.picture))
     if not c.quiet:
         consumers.append(ProgressBar(c.iterations, first, optimizer.unit))
+        if say:  # a command line's: the other front-ends show no start lines
+            consumers.append(TimeEstimate(say, c.iterations, first, optimizer.label, optimizer.unit))
     consumers.extend(extra)
     for consumer in extra:
         consumer.begin(problem)

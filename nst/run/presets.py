@@ -129,15 +129,17 @@ def describe(name):
     return f"{name}: {DESCRIPTIONS[name]}"
 
 
-def merge(name, given):
+def merge(name, given, whole=False):
     """The settings of a run: preset ``name`` under the explicitly ``given`` settings (a dict).
 
     A given setting replaces the preset's; an explicit start (``init``) also
     drops the preset's settings of other starts, and an explicit size or
     longer side the preset's other one, so that the result does not combine
-    what the options would not.
+    what the options would not. ``whole`` also names the defaults of the
+    settings other presets set (the same run): what a resumed run compares,
+    so that ``course`` is checked too.
     """
-    settings = _preset(name)
+    settings = _whole(name) if whole else _preset(name)
     if "init" in given:
         for kind, setting in START_SETTINGS.items():
             if given["init"] != kind:
@@ -147,6 +149,14 @@ def merge(name, given):
             settings.pop(other, None)
     settings.update(given)
     return settings
+
+
+def _whole(name):
+    """Preset ``name`` with every setting any preset sets: its own value, else the default."""
+    from nst.run.config import default
+
+    every = dict.fromkeys(setting for preset in PRESETS.values() for setting in preset)
+    return {**{setting: default(setting) for setting in every}, **_preset(name)}
 
 
 def config(name, **given):
