@@ -29,7 +29,7 @@ import numpy as np
 
 from nst.algorithm import colors, images
 from nst.algorithm.graph import build_graph, new_session
-from nst.algorithm.optimize import OPTIMIZERS, Step
+from nst.algorithm.optimize import LBFGS, OPTIMIZERS, Step
 from nst.errors import NSTError
 from nst.run.checkpoint import CHECKPOINT_FILE, Best, Checkpoint
 from nst.run.config import RunConfig
@@ -186,7 +186,7 @@ def smaller_stages(config: RunConfig, size: Sequence[int]) -> List[Tuple[Tuple[i
 def make_optimizer(config: RunConfig, graph: Any) -> Any:
     """The run's optimizer on ``graph``, with its settings."""
     if config.optimizer == "lbfgs":
-        return OPTIMIZERS["lbfgs"](graph, config.lbfgs_memory, config.line_search)
+        return LBFGS(graph, config.lbfgs_memory, config.line_search)
     return OPTIMIZERS[config.optimizer](graph)
 
 

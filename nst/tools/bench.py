@@ -316,6 +316,7 @@ def _time_to_quality(args, vgg):
     names = [name.strip() for name in args.presets.split(",") if name.strip()]
     for name in names:
         presets.describe(name)  # an unknown name: one line, before anything runs
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores", flush=True)
     outcomes = quality.table(names, args.sides, args.content, args.style, vgg,
                              say=lambda text: print(text, flush=True))
     quality.plot(outcomes, args.time_to_quality)

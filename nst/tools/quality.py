@@ -83,9 +83,7 @@ def measure(preset: str, side: int, content: Optional[str], style: Optional[str]
 def table(names: Sequence[str], sides: Sequence[int], content: Optional[str], style: Optional[str],
           vgg: Optional[str] = None, say=print) -> Dict[int, List[Outcome]]:
     """Each preset at each side, the reference first (its J is the target); a line per run as it ends."""
-    from nst.tools.bench import cpu_model
-
-    say(f"CPU: {cpu_model()}, {os.cpu_count()} cores; objective and target: {REFERENCE}'s, its full run's J")
+    say(f"objective and target: {REFERENCE}'s, its full run's J")
     order = [REFERENCE] + [n for n in names if n != REFERENCE]
     outcomes: Dict[int, List[Outcome]] = {}
     for side in sides:
