@@ -205,3 +205,31 @@ def test_describe_and_unknown_preset():
         assert line.startswith(name + ": ") and "\n" not in line
     with pytest.raises(NSTError, match="unknown preset 'gatys': use one of course, jcjohnson"):
         presets.describe("gatys")
+
+
+def test_fast_preset_is_jcjohnsons_objective_reached_another_way():
+    fast, jcj = presets.config("jcjohnson-fast"), presets.config("jcjohnson")
+    assert dataclasses.replace(fast.costs(), precision="fp32") == jcj.costs()
+    assert (fast.max_side, fast.optimizer, fast.init) == (512, "lbfgs", "content")
+    assert fast.levels == ((256, 100),) and fast.precision == "auto"
+
+
+def test_a_preset_level_not_below_the_size_is_dropped_an_explicit_one_kept():
+    assert presets.merge("jcjohnson-fast", {"max_side": 256})["levels"] == ()
+    assert presets.merge("jcjohnson-fast", {"size": (200, 300)})["levels"] == ((256, 100),)
+    assert presets.merge("jcjohnson-fast", {"max_side": 256, "levels": ((128, 5),)})["levels"] == ((128, 5),)
+    assert presets.merge("course", {"max_side": 100, "levels": ((128, 5),)})["levels"] == ((128, 5),)
+
+
+@pytest.mark.parametrize("gpu,cpu_bf16,chosen", [(False, False, "fp32"), (False, True, "bf16"),
+                                                 (True, False, "bf16")])
+def test_auto_precision_is_bf16_only_where_the_machine_has_it(monkeypatch, gpu, cpu_bf16, chosen):
+    from nst.algorithm import onednn, tf1, vgg
+    from nst.run.loop import precision_note
+
+    monkeypatch.setattr(tf1, "gpus", lambda: ("gpu",) if gpu else ())
+    monkeypatch.setattr(onednn, "has_bf16", lambda: cpu_bf16)
+    assert vgg.machine_precision("auto") == chosen
+    assert vgg.machine_precision("fp32") == "fp32" and vgg.machine_precision("bf16") == "bf16"
+    assert vgg.precision_dtype("auto") == {"fp32": tf.float32, "bf16": tf.bfloat16}[chosen]
+    assert ("bfloat16 (auto" if chosen == "bf16" else "float32 (auto") in precision_note("auto")

@@ -131,7 +131,8 @@ def _add_network(p, helps):
     p.add_argument("--pooling", choices=POOLINGS, help=f"pooling in VGG-19 (default: {default('pooling')})")
     p.add_argument("--precision", choices=tuple(PRECISIONS), help="the network's number format: fp32 (default), "
                    "or bf16, bfloat16 convolutions with the costs in float32: 1.8x faster per step on a CPU with "
-                   "AVX-512 BF16 (as measured), J within 1 %% of fp32 after 200 steps (see the README)")
+                   "AVX-512 BF16 (as measured), J within 1 %% of fp32 after 200 steps (see the README); or auto, "
+                   "bf16 where the GPU or CPU has it, else fp32")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (as the assignment) or lbfgs (as Gatys et "
                    f"al.'s own code) (default: {default('optimizer')})")
     p.add_argument("--lbfgs-memory", type=int, metavar="N", help="curvature pairs L-BFGS keeps "

@@ -71,7 +71,7 @@ class RunConfig:
     size: Optional[Tuple[int, int]] = None  # (height, width) of G, inputs cropped to it; None: see max_side
     max_side: Optional[int] = None  # longer side of G, the content's aspect kept; None: 400
     pooling: str = "avg"
-    precision: str = "fp32"  # the network's dtype: fp32 (the paper's), or bf16 (faster where the CPU has it)
+    precision: str = "fp32"  # the network's dtype: fp32 (the paper's), bf16 (faster where the CPU has it), auto
     optimizer: str = "adam"
     lbfgs_memory: int = lbfgs.MEMORY  # curvature pairs L-BFGS keeps
     line_search: str = lbfgs.LINE_SEARCHES[0]  # L-BFGS's: "wolfe" (as scipy's) or "fixed" (torch's unit steps)
@@ -204,9 +204,11 @@ def _typed(name, value):
 
 
 def _pair(name):
+    what = "(side, iterations)" if name == "levels" else "(layer, weight)"
+
     def pair(value):
         if not isinstance(value, (list, tuple)) or len(value) != 2:
-            raise ValueError(f"{name} holds {value!r}, not a pair")
+            raise ValueError(f"{name} holds {value!r}, not a {what} pair")
         return value
     return pair
 

@@ -137,11 +137,16 @@ def start_lines(problem: Problem, source: Optional[str] = None, steps: Optional[
 
 
 def precision_note(precision: str) -> str:
-    """The start line's word on --precision bf16: where the CPU has no bfloat16 instructions, it is slow."""
+    """The start line's word on the number format: bf16 where the CPU has no bfloat16 instructions is slow."""
     from nst.algorithm.onednn import has_bf16
     from nst.algorithm.tf1 import gpus
+    from nst.algorithm.vgg import machine_precision
 
-    if precision == "fp32":
+    chosen = machine_precision(precision)
+    if precision == "auto":
+        return ", in bfloat16 (auto: this machine has it)" if chosen == "bf16" else \
+            ", in float32 (auto: this CPU has no bfloat16 instructions)"
+    if chosen == "fp32":
         return ""
     if gpus() or has_bf16():
         return ", in bfloat16"

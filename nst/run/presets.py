@@ -68,6 +68,15 @@ bounds the pixels. Images are scaled bilinearly there (Lanczos here), and
 the style image's longer side is 512 * style_scale with its own aspect there,
 cropped to G's aspect here. The objective J and its gradient are jcjohnson's
 for the same input arrays (tests/test_presets.py proves it in float64).
+
+``jcjohnson-fast`` keeps that objective and changes only how it is reached:
+the content image as the start (the swirls then have to grow, not the whole
+picture out of grey), 100 L-BFGS iterations at 256 px first (a step there
+costs a quarter), then 600 at the full size, with ``precision = "auto"``
+(bfloat16 convolutions where the GPU or CPU runs them natively, float32
+elsewhere). Measured with ``nst bench --time-to-quality`` (docs/performance.md):
+on 2 cores of an Intel Xeon with AMX it ends below the J of jcjohnson's 1000
+iterations in about four minutes instead of about twenty.
 """
 from nst.errors import NSTError
 
@@ -99,12 +108,23 @@ PRESETS = {
         "learning_rate": 10.0,
     },
 }
+# jcjohnson's objective, reached sooner: see the module's text.
+PRESETS["jcjohnson-fast"] = {
+    **{k: v for k, v in PRESETS["jcjohnson"].items() if k not in ("init", "init_std")},
+    "init": "content",
+    "levels": ((256, 100),),
+    "iterations": 600,
+    "precision": "auto",
+}
 
 DESCRIPTIONS = {
     "course": "the settings of the deep-learning course assignment this package reproduces (the defaults): "
               "Adam 200 steps, average pooling, longer side 400, noise + content start",
     "jcjohnson": "jcjohnson/neural-style's defaults: content 5 at relu4_2, style 100 at relu1_1..relu5_1 "
                  "(Gram MSE), TV 1e-3, max pooling, L-BFGS 1000 iterations, 512 px, N(0, 0.001^2) start",
+    "jcjohnson-fast": "jcjohnson's objective at 512 px, its 1000 iterations' J in a fifth of the time: "
+                      "start from the content, 100 iterations at 256 px first, then 600, bf16 where the "
+                      "machine has it",
 }
 
 # Settings that only mean something with one kind of start: dropped from a preset when --init names another.
@@ -148,7 +168,17 @@ def merge(name, given, whole=False):
         for other in ALTERNATIVES.get(setting, ()):
             settings.pop(other, None)
     settings.update(given)
+    if "levels" not in given and settings.get("levels"):
+        settings["levels"] = _below(settings["levels"], settings)
     return settings
+
+
+def _below(levels, settings):
+    """A preset's levels smaller than the run's longer side: at 256 px, jcjohnson-fast has no 256 px level."""
+    from nst.algorithm.images import DEFAULT_MAX_SIDE
+
+    side = max(settings["size"]) if settings.get("size") else settings.get("max_side") or DEFAULT_MAX_SIDE
+    return tuple(level for level in levels if level[0] < side)
 
 
 def _whole(name):

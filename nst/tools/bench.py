@@ -281,7 +281,8 @@ def main(argv=None, prog=PROG):
     parser.add_argument("--time-to-quality", metavar="PLOT", nargs="?", const="time_to_quality.png",
                         help="instead: the wall time each preset takes to reach the J of jcjohnson's full run on "
                         "its objective, at each of --sides, J against time plotted to PLOT (default: "
-                        "time_to_quality.png in the current folder)")
+                        "time_to_quality.png in the current folder), the final pictures beside it (PLOT's name "
+                        "with _pictures)")
     parser.add_argument("--presets", default="course,jcjohnson,jcjohnson-fast", metavar="A,B,...",
                         help="presets of --time-to-quality (default: course,jcjohnson,jcjohnson-fast)")
     parser.add_argument("--content", help="content image of --time-to-quality (default: nst train's)")
@@ -316,11 +317,13 @@ def _time_to_quality(args, vgg):
     names = [name.strip() for name in args.presets.split(",") if name.strip()]
     for name in names:
         presets.describe(name)  # an unknown name: one line, before anything runs
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores", flush=True)
+    print(f"CPU: {cpu_model()}, {flags_text()}", flush=True)
     outcomes = quality.table(names, args.sides, args.content, args.style, vgg,
                              say=lambda text: print(text, flush=True))
     quality.plot(outcomes, args.time_to_quality)
-    print(f"wrote {args.time_to_quality}")
+    side_by_side = os.path.splitext(args.time_to_quality)[0] + "_pictures.png"
+    quality.pictures(outcomes, side_by_side)
+    print(f"wrote {args.time_to_quality} and {side_by_side}")
 
 
 if __name__ == "__main__":

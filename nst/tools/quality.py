@@ -10,7 +10,7 @@ final image scored on the objective, once, at the end.
 """
 import os
 import time
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from nst.run import presets
 from nst.run.consumers import Consumer
@@ -26,6 +26,8 @@ class Outcome(NamedTuple):
     J: float  # of the final image, on the reference objective
     reached: Optional[float]  # seconds to the target; None: not reached (or not traced and above it)
     trace: List[Tuple[float, float]]  # (seconds, J on the objective) per step, when the preset optimises it
+    image: Any  # the final G, normalised (1, H, W, 3)
+    picture: Any  # the final image as saved: uint8 (H, W, 3)
 
 
 class Trace(Consumer):
@@ -65,6 +67,7 @@ def measure(preset: str, side: int, content: Optional[str], style: Optional[str]
             vgg: Optional[str] = None, **given) -> Outcome:
     """Run ``preset`` at ``side`` and score it against ``target`` (None: this run makes the target)."""
     from nst.run.loop import run_style_transfer
+    from nst.run.problem import prepare
 
     config = config_of(preset, side, content, style, vgg=vgg, **given)
     objective = config_of(REFERENCE, side, content, style, vgg=vgg)
@@ -77,7 +80,7 @@ def measure(preset: str, side: int, content: Optional[str], style: Optional[str]
     limit = J if target is None else target
     reached = next((t for t, j in trace.points if j <= limit), None) if same else (seconds if J <= limit else None)
     return Outcome(preset, side, tuple(result.image.shape[1:3]), seconds, J, reached,
-                   trace.points if same else [])
+                   trace.points if same else [], result.image, prepare(config).picture(result.image))
 
 
 def table(names: Sequence[str], sides: Sequence[int], content: Optional[str], style: Optional[str],
@@ -123,6 +126,27 @@ def plot(outcomes: Dict[int, List[Outcome]], path: str) -> None:
            title=f"Time to quality at {outcomes[side][0].size[1]}x{outcomes[side][0].size[0]}, "
                  f"{os.cpu_count()} CPU cores")
     ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    write_atomic(path, buffer.getvalue())
+
+
+def pictures(outcomes: Dict[int, List[Outcome]], path: str) -> None:
+    """The final images at the largest side side by side, each titled with its wall time and J."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from nst.algorithm.images import write_atomic
+
+    row = outcomes[max(outcomes)]
+    target = row[0].J
+    height, width = row[0].picture.shape[:2]
+    fig = Figure(figsize=(4 * len(row), 4 * height / width + 0.6), dpi=100)
+    for ax, o in zip(fig.subplots(1, len(row), squeeze=False)[0], row):
+        ax.imshow(o.picture)
+        ax.set_title(f"{o.preset}: {o.seconds / 60:.1f} min\nJ {o.J:.4g} ({o.J / target - 1:+.1%})", fontsize=10)
+        ax.axis("off")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     write_atomic(path, buffer.getvalue())
