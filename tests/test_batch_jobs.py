@@ -45,6 +45,25 @@ def test_a_csv_gives_jobs_with_their_options(tmp_path):
         jobs.read_jobs_csv(str(tmp_path / "short.csv"))
 
 
+def test_a_rows_masks_are_taken_from_the_csvs_folder(tmp_path):
+    (tmp_path / "jobs.csv").write_text('content,style,options\n'
+                                       'c.png,s.png,"--style-masks m.png --seed 3"\n'
+                                       'c.png,t.png,"--style-source-masks=/abs/src.png --style-masks none"\n')
+    rows = jobs.read_jobs_csv(str(tmp_path / "jobs.csv"))
+    assert rows[0][2] == ("--style-masks", str(tmp_path / "m.png"), "--seed", "3")
+    assert rows[1][2] == ("--style-source-masks=/abs/src.png", "--style-masks", "none")
+
+
+def test_the_fingerprint_follows_a_masks_bytes(tmp_path):
+    content, style = photo(tmp_path / "c.png", seed=1), photo(tmp_path / "s.png", seed=2)
+    mask = photo(tmp_path / "m.png", seed=3)
+    config = RunConfig(content=content, style=(style,), style_masks=(mask,), output=str(tmp_path / "out"))
+    fingerprint = jobs.fingerprint(config, "weights")
+    assert fingerprint != jobs.fingerprint(config.replace(style_masks=()), "weights")
+    photo(mask, seed=4)
+    assert jobs.fingerprint(config, "weights") != fingerprint
+
+
 def test_the_fingerprint_follows_the_bytes_and_the_settings_that_change_the_result(tmp_path):
     content, style = photo(tmp_path / "c.png", seed=1), photo(tmp_path / "s.png", seed=2)
     config = RunConfig(content=content, style=(style,), iterations=10, output=str(tmp_path / "out"))

@@ -32,6 +32,11 @@ def test_round_trip_through_json():
                   preserve_colors="luminance", init="image", init_image="/x/i.png", tv_weight=3.0)
     back = RunConfig.from_dict(json.loads(json.dumps(c.to_dict())))
     assert back == c and isinstance(back.size, tuple) and isinstance(back.seed, int)
+    c = RunConfig(style=("/x/a.png", "/x/b.png"), style_masks=("/x/m.png", "none"), mask_mode="eroded",
+                  style_source_masks=("none", "/x/s.png"),
+                  style_layer_sets=((("relu1_1", 0.5), ("conv2_1", 0.5)), (("conv5_1", 1.0),)))
+    back = RunConfig.from_dict(json.loads(json.dumps(c.to_dict())))
+    assert back == c and back.style_layer_sets[0] == (("conv1_1", 0.5), ("conv2_1", 0.5))
 
 
 @pytest.mark.parametrize("change,fragment", [
@@ -41,6 +46,8 @@ def test_round_trip_through_json():
     ({"quiet": None}, "quiet is missing"),
     ({"style_layers": [["conv1_1", 1, 2]]}, "not a (layer, weight) pair"),
     ({"size": "32x48"}, "size holds '32x48', not a list"),
+    ({"style_layer_sets": [["conv1_1", 1.0]]}, "style_layer_sets holds 'conv1_1', not a (layer, weight) pair"),
+    ({"style_layer_sets": ["conv1_1"]}, "style_layer_sets holds 'conv1_1', not a list"),
     ({"wings": 2}, "unknown setting wings"),
 ])
 def test_from_dict_refuses_values_of_the_wrong_kind(change, fragment):
@@ -107,7 +114,8 @@ def test_what_changes_a_result_is_declared_once_on_the_fields():
 
     nothing = {"save_every", "logdir", "vgg", "quiet", "overwrite", "max_pixels"}  # the weights count by digest
     assert set(config.RESUMABLE) == nothing | {"iterations"}
-    assert set(config.UNFINGERPRINTED) == nothing | {"content", "style", "init_image", "output", "output_image"}
+    assert set(config.UNFINGERPRINTED) == nothing | {"content", "style", "init_image", "output", "output_image",
+                                                     "style_masks", "style_source_masks"}
     assert set(config.CONTINUABLE) == nothing | {"iterations", "output", "output_image"}
     a = RunConfig(iterations=5, save_every=2, quiet=True, output="a")
     assert a.without(config.CONTINUABLE) == RunConfig(output="b").without(config.CONTINUABLE)

@@ -102,7 +102,7 @@ def quiet(capfd, server):
 ])
 def test_a_value_outside_a_field_is_one_line_on_the_page(page, capfd, index, value, message):
     server, http = page
-    data = [None, None, *FORM]
+    data = [None, None, *FORM, None]
     data[index] = value
     assert call(http, "run", data) == ("complete", [f"**Error:** {message}", None, None, None, None])
     quiet(capfd, server)
@@ -111,7 +111,8 @@ def test_a_value_outside_a_field_is_one_line_on_the_page(page, capfd, index, val
 def test_a_preset_outside_the_choices_is_one_line_on_the_page(page, capfd):
     server, http = page
     status, answer = direct(http, "preset", ["nope"])
-    assert status == 500 and answer["error"] == "preset: unknown preset 'nope': use one of course, jcjohnson"
+    assert status == 500
+    assert answer["error"] == "preset: unknown preset 'nope': use one of course, jcjohnson, jcjohnson-fast"
     quiet(capfd, server)
 
 
@@ -132,10 +133,19 @@ def test_a_file_outside_the_upload_folder_is_refused_in_one_line(page, capfd, ca
     value, name = refused_paths(server)[case]
     why = "not a file record" if case == 4 else "not a file uploaded to this page"
     message = f"style image {name}: {why}; upload the file again"
-    assert call(http, "run", [None, value, *FORM]) == ("error", {"error": message, "duration": 10,
+    assert call(http, "run", [None, value, *FORM, None]) == ("error", {"error": message, "duration": 10,
                                                                  "visible": True, "title": "Error"})
     status, answer = direct(http, "check_style", [value])  # as soon as it is "uploaded", too
     assert status == 500 and answer["error"] == message
+    quiet(capfd, server)
+
+
+def test_a_mask_outside_the_upload_folder_is_refused_in_one_line(page, capfd):
+    server, http = page
+    value, name = refused_paths(server)[2]
+    message = f"mask image {name}: not a file uploaded to this page; upload the file again"
+    assert call(http, "run", [None, None, *FORM, value]) == ("error", {"error": message, "duration": 10,
+                                                                "visible": True, "title": "Error"})
     quiet(capfd, server)
 
 

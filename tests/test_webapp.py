@@ -124,6 +124,33 @@ def _grace_hopper():
     return matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
 
 
+def test_a_mask_upload_confines_the_style_and_is_copied_into_the_run(server, uploads, tmp_path):
+    mask = tmp_path / "gradio-cache" / "left.png"
+    pixels = np.zeros((48, 64, 3), np.uint8)
+    pixels[:, :32] = 255
+    iio.imwrite(mask, pixels)
+    status = list(server.run("session", *uploads, form(iterations=2), str(mask)))[-1][0]
+    assert status.startswith("done: 2 steps")
+    run = os.path.join(server.output, "run-0001")
+    assert sorted(os.listdir(os.path.join(run, "uploads"))) == ["content.png", "mask.png", "style.jpg"]
+    plain = list(server.run("session", *uploads, form(iterations=2)))[-1][0]
+    assert plain.startswith("done: 2 steps") and plain != status  # another J: the style is only on the left
+
+
+def test_a_mask_of_another_aspect_is_one_line_on_the_page(server, uploads, tmp_path):
+    mask = tmp_path / "gradio-cache" / "tall.png"
+    iio.imwrite(mask, np.full((96, 32, 3), 255, np.uint8))
+    status = refusal_of_mask(server, uploads, str(mask))
+    assert status == ("**Error:** mask image tall.png: a mask of 96x32 (aspect 0.333) for a content of 48x64 "
+                      "(aspect 1.33): draw it over that picture, at any size of its aspect")
+
+
+def refusal_of_mask(server, uploads, mask):
+    updates = list(server.run("session", *uploads, form(iterations=2), mask))
+    assert len(updates) == 1 and os.listdir(server.output) == []  # nothing started, nothing written
+    return updates[0][0]
+
+
 def test_a_preset_fills_the_form_with_its_settings():
     assert webapp.preset_form("jcjohnson") == {"max_side": 512, "iterations": 1000, "optimizer": "lbfgs",
                                                "alpha": 20.0, "beta": 100.0, "tv_weight": 1e-3}

@@ -11,6 +11,7 @@ import numpy as np
 
 from nst.algorithm import images
 from nst.algorithm.graph import CostSettings, StyleTransferGraph, build_graph, new_session
+from nst.algorithm.guides import StyleGuide
 from nst.algorithm.styles import StyleImages
 from nst.algorithm.vgg import VGGWeights
 
@@ -47,22 +48,24 @@ def coarse_start(weights: VGGWeights, content: np.ndarray, styles: StyleImages,
 
 def pyramid_start(weights: VGGWeights, content: np.ndarray, styles: StyleImages, generated: np.ndarray,
                   settings: Optional[CostSettings], stages: Sequence[Tuple[Sequence[int], int]], run: Stage,
-                  style_blend: Optional[Sequence[float]] = None) -> np.ndarray:
+                  style_blend: Optional[Sequence[float]] = None,
+                  guides: Optional[Sequence[StyleGuide]] = None) -> np.ndarray:
     """Run each of ``stages`` ((height, width), iterations) in order; return the last G at full size.
 
     ``content`` and each of ``styles`` (one array or a list) are (H, W, 3) on 0..255 as the full-size run
-    sees them; each is scaled with G. ``generated`` is the normalised full-size start (1, H, W, 3).
+    sees them; each is scaled with G. ``generated`` is the normalised full-size start (1, H, W, 3). The
+    ``guides``' masks are resized to each stage's pictures by the graph (nst.algorithm.guides).
     """
     full, mean = generated.shape[1:3], weights.mean_pixel
     styles = styles if isinstance(styles, (list, tuple)) else [styles]
     image = generated
     for size, iterations in stages:
         image = _stage(weights, content, styles, resize_normalized(image, size, mean), settings, iterations, run,
-                       style_blend)
+                       style_blend, guides)
     return resize_normalized(image, full, mean)
 
 
-def _stage(weights, content, styles, start, settings, iterations, run, style_blend):
+def _stage(weights, content, styles, start, settings, iterations, run, style_blend, guides):
     """One smaller run: C and each S scaled as G is, a graph of that size, ``run`` on it."""
     size, mean = start.shape[1:3], weights.mean_pixel
     scale = size[0] / content.shape[0]
@@ -74,6 +77,7 @@ def _stage(weights, content, styles, start, settings, iterations, run, style_ble
     S = [scaled(s, tuple(max(images.MIN_SIDE, round(side * scale)) for side in s.shape[:2])) for s in styles]
     sess = new_session()
     try:
-        return run(build_graph(sess, weights, C, S, settings, style_blend=style_blend), start, iterations)
+        return run(build_graph(sess, weights, C, S, settings, style_blend=style_blend, guides=guides), start,
+                   iterations)
     finally:
         sess.close()

@@ -23,6 +23,14 @@ from nst.algorithm.costs import (
     compute_style_cost,
     total_cost,
 )
+from nst.algorithm.guides import (
+    MASK_MODES,
+    FrameMasks,
+    StyleGuide,
+    compute_guided_style_cost,
+    guided_terms,
+    is_everywhere,
+)
 from nst.algorithm.styles import StyleImages, gram_targets
 from nst.algorithm.tf1 import Operation, Optimizer, Session, Tensor, tf
 from nst.algorithm.vgg import (
@@ -57,18 +65,33 @@ class CostSettings:
     tv_weight: float = 0.0  # weight of J_tv in J; 0 leaves it out of the graph
     tv_form: str = "mean"  # which J_tv: a key of nst.algorithm.costs.TV_COSTS
     precision: str = "fp32"  # the network's dtype: "fp32", or "bf16" (the costs stay float32)
+    mask_mode: str = "resize"  # how style masks reach each layer: a key of nst.algorithm.guides.MASK_MODES
 
     def __post_init__(self) -> None:
         if self.tv_form not in TV_COSTS:
             raise NSTError(f"{{option}}: unknown value {self.tv_form!r}: use one of {', '.join(TV_COSTS)}",
                            "tv_form")
         precision_dtype(self.precision)
+        if self.mask_mode not in MASK_MODES:
+            raise NSTError(f"{{option}}: unknown mode {self.mask_mode!r}: use one of {', '.join(MASK_MODES)}",
+                           "mask_mode")
         for name in ("content_layers", "style_layers"):
             object.__setattr__(self, name, canonical_layers(getattr(self, name)))
 
     def deepest(self) -> str:
         """The deepest layer any cost reads: where the network can stop."""
         return deepest([name for name, _ in self.content_layers + self.style_layers])
+
+    def deepest_with(self, guides: Optional[Sequence[StyleGuide]]) -> str:
+        """The deepest layer, the styles' own layers included."""
+        own = [name for guide in guides or () for name, _ in guide.layers or ()]
+        return deepest([self.deepest(), *own])
+
+
+def guided(guides: Optional[Sequence[StyleGuide]]) -> bool:
+    """Whether any style has a mask that changes something, or layers of its own: the guided J_style."""
+    return any(not (is_everywhere(g.mask) and is_everywhere(g.source_mask)) or g.layers or g.per_frame
+               for g in guides or ())
 
 
 def session_config() -> Any:
@@ -104,6 +127,7 @@ class StyleTransferGraph(NamedTuple):
     reset: Optional[Operation] = None  # initialises Adam's slots and counters; G is then set by assign_input
     J_temporal: Optional[Tensor] = None  # a video's graph only (nst.algorithm.temporal)
     frame: Optional["FrameInputs"] = None  # a video's graph only: the FrameInputs set for each frame
+    masks: Optional[FrameMasks] = None  # a video's graph with masks that change per frame: set for each frame
 
     def initialize(self, generated_image: np.ndarray) -> None:
         """Reset Adam's slots and put G into the input variable.
@@ -139,10 +163,25 @@ def reset_op(optimizer: Optimizer) -> Operation:
     return tf.variables_initializer(optimizer.variables(), name="reset")
 
 
+def _style_cost(sess, model, styles, settings, style_blend, guides):
+    """(J_style, the per-frame masks or None): eq. (2) against the blended targets, or the guided form when the
+    styles have controls."""
+    if guided(guides):
+        if len(guides) != len(styles):
+            raise NSTError(f"{len(guides)} style guides for {len(styles)} style images")
+        terms, frame_masks = guided_terms(sess, model, styles, guides, settings.style_layers, settings.pooling,
+                                          style_blend, settings.mask_mode)
+        return compute_guided_style_cost(model, terms), frame_masks
+    names = [name for name, _ in settings.style_layers]
+    grams = gram_targets(sess, model, styles, names, settings.pooling, style_blend)
+    return compute_style_cost(model, settings.style_layers, style_grams=grams), None
+
+
 def build_graph(sess: Session, weights: VGGWeights, content_image: np.ndarray,
                 style_image: StyleImages, settings: Optional[CostSettings] = None,
                 style_blend: Optional[Sequence[float]] = None, *, peer: bool = False,
-                temporal_weight: Optional[float] = None) -> StyleTransferGraph:
+                temporal_weight: Optional[float] = None,
+                guides: Optional[Sequence[StyleGuide]] = None) -> StyleTransferGraph:
     """Steps 3-4: VGG-19 on the input, a_C and the Gram targets held fixed, J, Adam's train_step.
 
     ``content_image`` is a normalised (1, H, W, 3) array; ``style_image`` one
@@ -151,12 +190,14 @@ def build_graph(sess: Session, weights: VGGWeights, content_image: np.ndarray,
     :func:`nst.algorithm.vgg.read_vgg_weights`. ``peer=True`` builds the same costs the
     way the best-known TF implementation does, for the benchmark: weights as
     constants, TF's default gradient gating. With a ``temporal_weight`` (a
-    video, even 0) a_C is set per frame and J_temporal, times that weight, joins J.
+    video, even 0) a_C is set per frame and J_temporal, times that weight, joins J. ``guides`` (one
+    :class:`nst.algorithm.guides.StyleGuide` per style) give the styles masks and layers of their own;
+    without them, or with masks of ones, J_style is the same graph as without.
     """
     settings = settings or CostSettings()
-    content_layers, style_layers = settings.content_layers, settings.style_layers
+    content_layers = settings.content_layers
     _, height, width, _ = content_image.shape
-    model = build_vgg(weights, height, width, settings.pooling, settings.deepest(), sess=sess,
+    model = build_vgg(weights, height, width, settings.pooling, settings.deepest_with(guides), sess=sess,
                       constant_weights=peer, precision=settings.precision)
     assign_input = _input_assigner(sess, model)
 
@@ -172,9 +213,8 @@ def build_graph(sess: Session, weights: VGGWeights, content_image: np.ndarray,
     J_content = tf.identity(compute_blended_content_cost(model, content_layers, a_C), name="J_content")
 
     styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
-    names = [name for name, _ in style_layers]
-    grams = gram_targets(sess, model, styles, names, settings.pooling, style_blend)
-    J_style = tf.identity(compute_style_cost(model, style_layers, style_grams=grams), name="J_style")
+    J_style, masks = _style_cost(sess, model, styles, settings, style_blend, guides)
+    J_style = tf.identity(J_style, name="J_style")
 
     J_tv = tf.identity(TV_COSTS[settings.tv_form](model["input"]), name="J_tv") if settings.tv_weight else None
     J = total_cost(J_content, J_style, settings.alpha, settings.beta, J_tv, settings.tv_weight)
@@ -187,4 +227,4 @@ def build_graph(sess: Session, weights: VGGWeights, content_image: np.ndarray,
     train_step = optimizer.minimize(J, var_list=[model["input"]], gate_gradients=gating)
     reset = reset_op(optimizer)
     return StyleTransferGraph(sess, model, J_content, J_style, J, optimizer, train_step, assign_input, J_tv, reset,
-                              J_temporal, frame)
+                              J_temporal, frame, masks)

@@ -18,7 +18,8 @@ from typing import NamedTuple, Tuple
 
 from nst.algorithm.images import IMAGE_EXTENSIONS
 from nst.errors import NSTError
-from nst.run.config import UNFINGERPRINTED
+from nst.run.config import NO_MASK, UNFINGERPRINTED
+from nst.run.masks import mask_files
 
 INPUT_EXTENSIONS = IMAGE_EXTENSIONS + (".gif",)  # what a folder's images are taken to be
 
@@ -97,8 +98,29 @@ def read_jobs_csv(path):
         if name and (_slug(name) != name or name.startswith(".")):
             raise NSTError(f"{path}:{line}: name '{name}' is not a plain folder name (letters, digits, . _ -)")
         paths = tuple(os.path.join(folder, row[c].strip()) for c in ("content", "style"))
-        jobs.append(paths + (_row_options(path, line, row.get("options")), name or None))
+        options = _row_paths(_row_options(path, line, row.get("options")), folder)
+        jobs.append(paths + (options, name or None))
     return jobs
+
+
+# Options of a row whose values are files: relative ones are taken from the CSV's folder, as its columns are.
+ROW_PATHS = ("--style-masks", "--style-source-masks")
+
+
+def _row_paths(options, folder):
+    """``options`` with the relative files of ROW_PATHS made the CSV folder's ('none' kept)."""
+    def located(value):
+        return value if value == NO_MASK or os.path.isabs(value) else os.path.join(folder, value)
+
+    out, taking = [], False
+    for option in options:
+        name, equals, value = option.partition("=")
+        if option.startswith("--"):
+            taking = name in ROW_PATHS
+            out.append(f"{name}={located(value)}" if taking and equals else option)
+        else:
+            out.append(located(option) if taking else option)
+    return tuple(out)
 
 
 def _slug(text, limit=40):
@@ -160,6 +182,6 @@ def file_digest(path):
 def fingerprint(config, weights_sha):
     """A digest of what a job's result depends on: its input files' bytes, the weights, the settings."""
     settings = {k: v for k, v in config.to_dict().items() if k not in UNFINGERPRINTED}
-    inputs = [file_digest(p) for p in (config.content, *config.style, config.init_image) if p]
+    inputs = [file_digest(p) for p in (config.content, *config.style, config.init_image, *mask_files(config)) if p]
     text = json.dumps([settings, inputs, weights_sha], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -15,6 +15,7 @@ from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
 from nst import __version__
 from nst.algorithm import colors, images
+from nst.algorithm.guides import MASK_MODES
 from nst.algorithm.lbfgs import LINE_SEARCHES
 from nst.algorithm.vgg import PRECISIONS, WEIGHTS_ENV, resolve_weights_path
 from nst.errors import NSTError, OneLineParser, report
@@ -37,7 +38,7 @@ from nst.weights.locate import cache_dir
 from nst.weights.routes import ROUTES, obtain_first, routes_summary
 
 PROG = "nst train"
-FLAGS = {"init_image": "--init"}  # settings whose flag is not their name with dashes
+FLAGS = {"init_image": "--init", "style_layer_sets": "--style-layers"}  # settings whose flag is not their name
 
 EXAMPLES = """examples:
   nst train                                    the default images with the assignment's settings, into output/
@@ -75,6 +76,14 @@ def _add_pictures(p, helps):
     p.add_argument("--style", nargs="+", metavar="PATH", help="style image(s) (default: a painted swirl)")
     p.add_argument("--style-blend", nargs="+", type=float, metavar="W",
                    help="weights of several style images, scaled to sum 1 (default: equal)")
+    p.add_argument("--style-masks", nargs="+", metavar="MASK",
+                   help="one grey picture per style image, of the content's aspect: where over the result each "
+                   "style applies (white: fully, black: not at all; 'none': everywhere)")
+    p.add_argument("--style-source-masks", nargs="+", metavar="MASK",
+                   help="one grey picture per style image, of its aspect: the part of it that is the source "
+                   "('none': all of it)")
+    p.add_argument("--mask-mode", choices=MASK_MODES, help="how masks reach each layer: resize (averaged, the "
+                   "default) or eroded (a feature counts only where its whole receptive field is inside)")
     p.add_argument("--style-scale", type=float, metavar="X",
                    help=f"style image size relative to the generated image "
                    f"(default: {default('style_scale'):g})")
@@ -115,8 +124,10 @@ def _add_start_and_layers(p):
     content.add_argument("--content-layer", metavar="LAYER",
                          help=f"layer of the content cost (default: {default('content_layers')[0][0]})")
     content.add_argument("--content-layers", metavar="L:W,...", help="content cost at several layers, weighted")
-    p.add_argument("--style-layers", metavar="L:W,...",
-                   help=f"layers and weights of the style cost (default: {layers_text(default('style_layers'))})")
+    p.add_argument("--style-layers", metavar="L:W,...", nargs="+",
+                   help="layers and weights of the style cost (default: "
+                   f"{layers_text(default('style_layers'))}); several, one per style image: each style at its own "
+                   "layers (e.g. conv1_1,conv2_1,conv3_1 conv4_1,conv5_1)")
     p.add_argument("--style-layer-weight-exp", type=float, metavar="E",
                    help="style layer weights proportional to E**i, summing to 1 (default: off)")
 
@@ -212,10 +223,12 @@ def settings_of(given: Dict[str, Any]) -> Dict[str, Any]:
     elif "content_layers" in out:
         out["content_layers"] = parse_layers(out["content_layers"], "content_layers")
     if "style_layers" in out:
-        if "style_layer_weight_exp" in out and ":" in out["style_layers"]:
-            raise NSTError("{option} sets the style layer weights: give the style layers as bare names, "
+        texts = out.pop("style_layers")
+        if "style_layer_weight_exp" in out and (len(texts) > 1 or ":" in texts[0]):
+            raise NSTError("{option} sets the style layer weights: give the style layers once, as bare names, "
                            "e.g. conv1_1,conv2_1", "style_layer_weight_exp")
-        out["style_layers"] = parse_layers(out["style_layers"], "style_layers")
+        sets = tuple(parse_layers(text, "style_layers") for text in texts)
+        out["style_layers" if len(sets) == 1 else "style_layer_sets"] = sets[0] if len(sets) == 1 else sets
     if "init" in out and out["init"] not in START_KEYWORDS:
         out["init"], out["init_image"] = "image", out["init"]
     if "levels" in out:
@@ -294,6 +307,8 @@ def value_text(setting: str, value: Any) -> str:
         return "none"
     if setting.endswith("_layers"):
         return layers_text(value)
+    if setting == "style_layer_sets":
+        return " ".join(layers_text(s) for s in value) or "none"
     if setting == "levels":
         return ",".join(f"{side}:{n}" for side, n in value) or "none"
     if setting == "size":

@@ -19,6 +19,7 @@ import numpy as np
 from nst.algorithm import colors, lbfgs
 from nst.algorithm.costs import ALPHA, BETA, CONTENT_LAYER, STYLE_LAYERS, TV_COSTS
 from nst.algorithm.graph import LEARNING_RATE, CostSettings
+from nst.algorithm.guides import MASK_MODES
 from nst.algorithm.images import (
     DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_SIDE, MIN_SIDE, is_image_path, unwritable_extension)
 from nst.algorithm.optimize import OPTIMIZERS
@@ -35,6 +36,13 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)  # the graph's number format: a la
 GRAPH_NUMBERS = ("learning_rate", "alpha", "beta", "tv_weight", "init_std")  # settings the graph holds as float32
 PATHS = ("content", "init_image", "output", "output_image", "logdir", "vgg")
 RUN_FOLDER_SUFFIX = ".run"  # --output out.jpg: the image there, the run's other files in out.run/
+MASKS = ("style_masks", "style_source_masks")
+NO_MASK = "none"  # a mask setting's word for "everywhere": the style has no mask
+
+
+def mask_path(value):
+    """A mask setting's entry: an absolute path, or NO_MASK as it is."""
+    return value if value == NO_MASK else os.path.abspath(value)
 
 
 def _setting(default, effect):
@@ -51,6 +59,11 @@ class RunConfig:
     style: Tuple[str, ...] = _setting((), "input")  # style image(s) S; (): a procedurally painted swirl
     style_blend: Optional[Tuple[float, ...]] = None  # weights of several styles; None: equal
     style_scale: float = 1.0  # style images' size relative to G's
+    # one per style: where over G it applies, and the part of it that is the source (nst.algorithm.guides);
+    # a grey image (0..1 weights) or "none" (everywhere)
+    style_masks: Tuple[str, ...] = _setting((), "input")
+    style_source_masks: Tuple[str, ...] = _setting((), "input")
+    mask_mode: str = "resize"  # how the masks reach each layer: "resize" (area average) or "eroded"
     preserve_colors: Optional[str] = None  # None, "luminance" or "histogram"
     # folder for the run's files (an image name: see output_image); None: nothing
     output: Optional[str] = _setting("output", "place")
@@ -68,6 +81,8 @@ class RunConfig:
     content_layers: Tuple[Tuple[str, float], ...] = ((CONTENT_LAYER, 1.0),)
     style_layers: Tuple[Tuple[str, float], ...] = tuple(STYLE_LAYERS)
     style_layer_weight_exp: Optional[float] = None  # lambda_i proportional to exp**i, summing to 1
+    # one per style: its own (layer, lambda) pairs (scale control); (): every style on style_layers
+    style_layer_sets: Tuple[Tuple[Tuple[str, float], ...], ...] = ()
     size: Optional[Tuple[int, int]] = None  # (height, width) of G, inputs cropped to it; None: see max_side
     max_side: Optional[int] = None  # longer side of G, the content's aspect kept; None: 400
     pooling: str = "avg"
@@ -96,6 +111,8 @@ class RunConfig:
             if value:
                 object.__setattr__(self, name, os.path.abspath(value))
         object.__setattr__(self, "style", tuple(os.path.abspath(p) for p in self.style))
+        for name in MASKS:
+            object.__setattr__(self, name, tuple(mask_path(p) for p in getattr(self, name)))
         for name in ("style_blend", "size"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
@@ -105,6 +122,10 @@ class RunConfig:
                 object.__setattr__(self, name, canonical_layers(getattr(self, name)))
             except NSTError as exc:
                 raise NSTError(f"{{option}}: {exc}", name) from None
+        try:
+            object.__setattr__(self, "style_layer_sets", tuple(canonical_layers(s) for s in self.style_layer_sets))
+        except NSTError as exc:
+            raise NSTError(f"{{option}}: {exc}", "style_layer_sets") from None
 
     def replace(self, **changes):
         """A copy with some settings changed (and normalised)."""
@@ -117,7 +138,8 @@ class RunConfig:
     def costs(self):
         """The objective's settings, layer names made canonical (raises for an unknown layer)."""
         return CostSettings(self.content_layers, self.effective_style_layers(), self.alpha, self.beta,
-                            self.learning_rate, self.pooling, self.tv_weight, self.tv_form, self.precision)
+                            self.learning_rate, self.pooling, self.tv_weight, self.tv_form, self.precision,
+                            self.mask_mode)
 
     def length(self):
         """What the run does, in words: '150 Adam steps', '1000 L-BFGS iterations' (after those at half size)."""
@@ -196,11 +218,23 @@ def _typed(name, value):
     if not isinstance(value, (list, tuple)):
         raise ValueError(f"{name} holds {value!r}, not a list")
     if name.endswith("_layers"):
-        return tuple((_scalar(name, n, str), _scalar(name, w, float)) for n, w in map(_pair(name), value))
+        return _typed_layers(name, value)
+    if name == "style_layer_sets":
+        return tuple(_typed_layers(name, _listed(name, s)) for s in value)
     if name == "levels":
         return tuple((_scalar(name, side, int), _scalar(name, n, int)) for side, n in map(_pair(name), value))
     item = base.__args__[0]
     return tuple(_scalar(name, v, item) for v in value)
+
+
+def _listed(name, value):
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} holds {value!r}, not a list")
+    return value
+
+
+def _typed_layers(name, value):
+    return tuple((_scalar(name, n, str), _scalar(name, w, float)) for n, w in map(_pair(name), value))
 
 
 def _pair(name):
@@ -276,6 +310,14 @@ def _check_weights(c):
     if exp is not None and not (_finite(exp) and exp > 0):
         raise NSTError(f"{{option}} must be positive, got {exp}", "style_layer_weight_exp")
     normalize_blend(c.style_blend, max(1, len(c.style)))  # the graph's own check: count, signs, sum
+    styles = max(1, len(c.style))
+    for name, what, option in (("style_masks", "masks", "style_masks"),
+                               ("style_source_masks", "masks", "style_source_masks"),
+                               ("style_layer_sets", "layer sets", "style_layers")):
+        given = len(getattr(c, name))
+        if given and given != styles:
+            raise NSTError(f"{{option}}: {given} {what} for {styles} style image{'s' * (styles > 1)}: give one for "
+                           f"each{' (none for a style without one)' * (what == 'masks')}", option)
 
 
 def _check_shares(name, weights):
@@ -288,6 +330,7 @@ def _check_shares(name, weights):
 
 def _check_choices(c):
     for name, allowed in (("pooling", POOLINGS), ("precision", PRECISIONS), ("optimizer", OPTIMIZERS),
+                          ("mask_mode", MASK_MODES),
                           ("line_search", lbfgs.LINE_SEARCHES),
                           ("init", INITS), ("tv_form", TV_FORMS), ("preserve_colors", (None,) + colors.MODES)):
         if getattr(c, name) not in allowed:
@@ -301,6 +344,10 @@ def _check_layers(c):
         if not pairs:
             raise NSTError("{option} is empty", name)
         _check_shares(name, [w for _, w in pairs])
+    for pairs in c.style_layer_sets:
+        if not pairs:
+            raise NSTError("{option}: a style's layers are empty", "style_layers")
+        _check_shares("style_layers", [w for _, w in pairs])
 
 
 def _check_sizes(c):

@@ -29,6 +29,7 @@ import numpy as np
 
 from nst.algorithm import colors, images
 from nst.algorithm.graph import build_graph, new_session
+from nst.run.masks import mask_files
 from nst.algorithm.optimize import LBFGS, OPTIMIZERS, Step
 from nst.errors import NSTError
 from nst.run.checkpoint import CHECKPOINT_FILE, Best, Checkpoint
@@ -106,7 +107,8 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
         if folder:
             _write_inputs(folder, problem)
         with session() as sess:
-            graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend)
+            graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend,
+                                guides=problem.guides)
             return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop, say)
 
 
@@ -123,7 +125,8 @@ def _changed_inputs(problem, checkpoint):
 def _input_files(problem):
     """Every file the run reads, by setting: none of them may be written over."""
     c = problem.config
-    return {"content": c.content, "style": c.style, "init": c.init_image, "vgg": problem.vgg_path}
+    return {"content": c.content, "style": c.style, "init": c.init_image, "vgg": problem.vgg_path,
+            "masks": tuple(mask_files(c))}
 
 
 def start_lines(problem: Problem, source: Optional[str] = None, steps: Optional[str] = None) -> str:
@@ -131,9 +134,20 @@ def start_lines(problem: Problem, source: Optional[str] = None, steps: Optional[
     c, inputs = problem.config, problem.inputs
     steps = steps or f"{c.iterations} {c.optimizer} {OPTIMIZERS[c.optimizer].unit}s"
     return (f"{source or 'content: ' + inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\n"
-            f"weights: {problem.weights.path}{weights_label(problem.weights.path)}\n"
+            f"{control_lines(c)}weights: {problem.weights.path}{weights_label(problem.weights.path)}\n"
             f"size:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
             f"{steps} on {device_name()}{precision_note(c.precision)}")
+
+
+def control_lines(c: RunConfig) -> str:
+    """The start lines of the styles' masks and own layers, where they have any."""
+    lines = ""
+    for name, values in (("masks", c.style_masks), ("sources", c.style_source_masks)):
+        if values:
+            lines += f"{name + ':':<9}{', '.join(values)}{' (' + c.mask_mode + ')' if name == 'masks' else ''}\n"
+    if c.style_layer_sets:
+        lines += f"layers:  {' | '.join(','.join(n for n, _ in s) for s in c.style_layer_sets)}\n"
+    return lines
 
 
 def precision_note(precision: str) -> str:
@@ -171,7 +185,7 @@ def start_image(problem: Problem, checkpoint: Optional[Checkpoint] = None, say: 
         if say:
             say(f"first:   {', '.join(f'{n} {OPTIMIZERS[c.optimizer].unit}s at {h}x{w}' for (h, w), n in stages)}")
         G = pyramid_start(problem.weights, problem.inputs.content, problem.inputs.styles, G, problem.costs,
-                          stages, _stage_run(c), c.style_blend)
+                          stages, _stage_run(c), c.style_blend, problem.guides)
     return G
 
 

@@ -12,6 +12,7 @@ from nst.algorithm import colors, images, memory
 from nst.algorithm.graph import CostSettings
 from nst.algorithm.vgg import VGGWeights, read_vgg_weights, resolve_weights_path
 from nst.errors import NSTError
+from nst.algorithm.guides import StyleGuide
 from nst.run.config import RunConfig
 from nst.run.inputs import (
     Inputs,
@@ -21,6 +22,7 @@ from nst.run.inputs import (
     style_size,
     target_size,
 )
+from nst.run.masks import mask_arrays, mask_files, style_guides
 from nst.run.outputs import prepare_output_dir
 
 
@@ -35,6 +37,7 @@ class Problem(NamedTuple):
     costs: CostSettings  # the objective's settings, derived once from config
     vgg_path: str  # the weights file read
     digests: Dict[str, List[str]]  # of the files read, by setting (file_digests)
+    guides: Optional[List[StyleGuide]] = None  # the styles' masks and own layers; None: none has any
 
     def picture(self, image: np.ndarray) -> np.ndarray:
         """uint8 pixels of a normalised G as saved: mean added, clipped, colours as asked."""
@@ -52,6 +55,7 @@ class Problem(NamedTuple):
         """A digest of what defines the costs: C, the styles, the start picture and the weights."""
         digest = hashlib.sha256(self.weights.digest().encode())
         arrays = [self.C, *self.S] + ([self.inputs.init] if self.inputs.init is not None else [])
+        arrays += mask_arrays(self.guides)
         for array in arrays:
             _add_array(digest, array)
         return digest.hexdigest()
@@ -59,7 +63,8 @@ class Problem(NamedTuple):
     def changed_files(self, digests: Dict[str, List[str]]) -> List[str]:
         """The files whose digest differs from the one in ``digests`` (an earlier run's file_digests)."""
         names = {"content": [self.inputs.content_name], "style": list(self.config.style),
-                 "init": [str(self.config.init_image)], "vgg": [self.vgg_path]}
+                 "init": [str(self.config.init_image)], "vgg": [self.vgg_path],
+                 "masks": mask_files(self.config)}
         changed: List[str] = []
         for setting, now in self.digests.items():
             was = digests.get(setting, []) + [""] * len(now)  # padded: a digest it lacks differs
@@ -67,12 +72,15 @@ class Problem(NamedTuple):
         return changed
 
 
-def file_digests(pictures, weights: VGGWeights) -> Dict[str, List[str]]:
-    """A digest of each picture as read (and of the weights' arrays), by setting: a checkpoint keeps them, so
-    that a resume refused for changed inputs names the files that changed."""
+def file_digests(pictures, weights: VGGWeights, guides=None) -> Dict[str, List[str]]:
+    """A digest of each picture as read (and of the weights' arrays, the masks as used), by setting: a
+    checkpoint keeps them, so that a resume refused for changed inputs names the files that changed."""
     content, styles, start, _ = pictures
-    return {"content": [_array_digest(content)], "style": [_array_digest(s) for s in styles],
-            "init": [] if start is None else [_array_digest(start)], "vgg": [weights.digest()]}
+    digests = {"content": [_array_digest(content)], "style": [_array_digest(s) for s in styles],
+               "init": [] if start is None else [_array_digest(start)], "vgg": [weights.digest()]}
+    if guides:
+        digests["masks"] = [_array_digest(m) for m in mask_arrays(guides)]
+    return digests
 
 
 def _add_array(digest, array):
@@ -87,10 +95,12 @@ def _array_digest(array) -> str:
     return digest.hexdigest()
 
 
-def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None) -> Problem:
+def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None, frame: Optional[int] = None
+            ) -> Problem:
     """Every check before the graph: settings, images, weights, memory, output folder. A :class:`Problem`.
 
-    ``content`` is (picture, name) to use instead of the configured content file: a video's first frame.
+    ``content`` is (picture, name) to use instead of the configured content file: a video's first frame
+    (``frame`` 0, where a folder of masks gives that frame's).
     Every front-end prepares here, so each refuses the same inputs with the same words.
     """
     config.validate()
@@ -106,10 +116,12 @@ def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None)
     except NSTError as exc:
         raise NSTError(f"{{option}}: {exc.message()}", "style_scale") from None
     inputs = read_inputs(config, pictures, size, scaled)
+    guides = style_guides(config, pictures[0].shape, [s.shape for s in pictures[1]] or [scaled], size, scaled,
+                          frame)
     for folder in (config.output, config.logdir):
         if folder:
             prepare_output_dir(folder)
     mean = weights.mean_pixel
     C = images.reshape_and_normalize_image(inputs.content, mean)
     S = [images.reshape_and_normalize_image(s, mean) for s in inputs.styles]
-    return Problem(config, weights, inputs, C, S, costs, vgg_path, file_digests(pictures, weights))
+    return Problem(config, weights, inputs, C, S, costs, vgg_path, file_digests(pictures, weights, guides), guides)

@@ -142,6 +142,29 @@ ROWS = (
         Picture(("--style-layer-weight-exp", "2"), "lambda ~ 2^i: deep layers weigh more"),
     )),
 )
+# The controls of Gatys et al. (2017): masks say where each style goes, per-style layers at which scale.
+CONTROL_ROWS = (
+    Row("masks", "Spatial control: two styles split by a mask over G (guided Gram matrices)", (
+        Picture(("--style", "{swirl}", "{stripes}"), "no masks: the two blended everywhere"),
+        Picture(("--style", "{swirl}", "{stripes}", "--style-masks", "{left_hard}", "{right_hard}"),
+                "a hard edge: swirl left, stripes right"),
+        Picture(("--style", "{swirl}", "{stripes}", "--style-masks", "{left_soft}", "{right_soft}"),
+                "a soft edge: the styles fade into each other"),
+    ), ("--init", "content")),
+    Row("source_mask", "A source mask: only the sky of The Starry Night as the style", (
+        Picture(("--style", "{art:starry_night.jpg}"), "the whole painting"),
+        Picture(("--style", "{art:starry_night.jpg}", "--style-source-masks", "{starry_sky}"),
+                "its sky only (no cypress, no village)"),
+    ), ("--init", "content")),
+    Row("scale_mix", "Scale control: the fine scale of one painting, the coarse scale of another", (
+        Picture(("--style", "{art:the_scream.jpg}"), "The Scream alone"),
+        Picture(("--style", "{art:the_scream.jpg}", "{art:starry_night.jpg}",
+                 "--style-layers", "conv1_1,conv2_1,conv3_1", "conv4_1,conv5_1"),
+                "The Scream at conv1_1..conv3_1, The Starry Night at conv4_1, conv5_1"),
+        Picture(("--style", "{art:starry_night.jpg}"), "The Starry Night alone"),
+    ), ("--init", "content")),
+)
+ROWS = ROWS + CONTROL_ROWS
 ROW_NAMES = tuple(row.name for row in ROWS)
 
 PAINTINGS_ROW = "paintings"
@@ -245,30 +268,74 @@ def stripes_style_image(size=(512, 512)):
     return np.where(dots, 30.0, warm).astype(np.float32)
 
 
+def edge_mask(size, left, soft):
+    """A mask over G: 1 on the left (or right) half, a hard edge or a linear ramp over the middle fifth."""
+    x = (np.arange(size[1]) + 0.5) / size[1]
+    ramp = np.clip((x - 0.4) / 0.2, 0, 1) if soft else (x >= 0.5).astype(float)
+    return np.tile((1 - ramp) if left else ramp, (size[0], 1))
+
+
+def starry_sky_mask(size):
+    """The sky of The Starry Night: above the village (the top 55 %) and right of the cypress (the left
+    30 %), with edges softened over 4 % of the picture."""
+    y, x = (np.arange(size[0]) + 0.5) / size[0], (np.arange(size[1]) + 0.5) / size[1]
+    return np.outer(np.clip((0.55 - y) / 0.04, 0, 1), np.clip((x - 0.30) / 0.04, 0, 1))
+
+
+CONTENT_SIZE = default_content_image()[0].shape[:2]  # G's masks have the content's aspect
 STYLE_FILES = {  # placeholders in a picture's options -> procedural images written to the work folder
     "{swirl}": lambda: default_style_image((512, 512))[0],
     "{stripes}": stripes_style_image,
 }
+MASK_FILES = {
+    "{left_hard}": lambda: edge_mask(CONTENT_SIZE, True, False),
+    "{right_hard}": lambda: edge_mask(CONTENT_SIZE, False, False),
+    "{left_soft}": lambda: edge_mask(CONTENT_SIZE, True, True),
+    "{right_soft}": lambda: edge_mask(CONTENT_SIZE, False, True),
+    "{starry_sky}": lambda: starry_sky_mask((640, 1024)),  # the painting's aspect (its file in the art folder)
+}
+ART = re.compile(r"\{art:(.+)\}")
 
 
-def style_file_options(argv, work):
-    """Replace ``{name}`` placeholders with style images made (once) in ``work``."""
+def style_file_options(argv, work, art=None):
+    """Replace ``{name}`` placeholders with style images and masks made (once) in ``work``, and
+    ``{art:FILE}`` with the painting FILE of the folder ``art``."""
     out = []
     for option in argv:
-        if option in STYLE_FILES:
+        if ART.fullmatch(option):
+            if art is None:
+                raise NSTError(f"the painting {ART.fullmatch(option).group(1)} is in the art folder: give --art DIR "
+                               f"or set {ART_ENV}")
+            option = os.path.join(art, ART.fullmatch(option).group(1))
+        elif option in STYLE_FILES or option in MASK_FILES:
             path = os.path.join(work, option.strip("{}") + ".png")
             if not os.path.exists(path):
-                save_image(path, reshape_and_normalize_image(STYLE_FILES[option]()))
+                if option in STYLE_FILES:
+                    save_image(path, reshape_and_normalize_image(STYLE_FILES[option]()))
+                else:
+                    mask = np.rint(MASK_FILES[option]() * 255).astype(np.uint8)
+                    write_atomic(path, png_of(np.repeat(mask[:, :, None], 3, axis=2)))
             option = path
         out.append(option)
     return out
 
 
-def make_picture(argv, work):
+def png_of(pixels):
+    """PNG bytes of uint8 (H, W, 3) pixels."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_picture(argv, work, art=None):
     """Run nst train with ``argv`` into a folder named after it, once; return (final image, the history's
-    last row as a dict of its columns, settings)."""
+    last row as a dict of its columns, settings). ``art``: the paintings' folder, for ``{art:FILE}``."""
     folder = os.path.join(work, hashlib.sha1("\0".join(argv).encode()).hexdigest()[:12])
-    config = train.parse([*style_file_options(argv, work), "--output", folder, "--overwrite"]).config
+    config = train.parse([*style_file_options(argv, work, art), "--output", folder, "--overwrite"]).config
     final = os.path.join(folder, FINAL_IMAGE)
     if not os.path.exists(final):  # a run cut short is redone
         run_style_transfer(config)
@@ -294,12 +361,18 @@ def row_figure_bytes(title, subtitle_text, pictures, captions, dpi=100, gap=0.25
     return png_bytes(fig)
 
 
-def make_row(row, args, work):
+def needs_art(row):
+    """Whether a row's pictures use paintings of the art folder."""
+    return any(ART.fullmatch(option) for picture in row.pictures for option in picture.options)
+
+
+def make_row(row, args, work, art=None):
     """Run each picture of ``row`` (reusing runs already made) and write gallery_<name>.png."""
     pictures, configs = [], []
     for picture in row.pictures:
         start = time.perf_counter()
-        image, last, config = make_picture(common_options(args) + list(row.options) + list(picture.options), work)
+        image, last, config = make_picture(common_options(args) + list(row.options) + list(picture.options), work,
+                                           art)
         print(f"{row.name}: {options_text(row, picture)}: J={last['J']} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
         pictures.append(image)
@@ -330,7 +403,10 @@ def art_folder(args):
     """The paintings' folder: --art, else $NST_ART; every painting of PAINTINGS must be in it."""
     folder = args.art or os.environ.get(ART_ENV)
     if not folder:
-        raise NSTError(f"the {PAINTINGS_ROW} row needs the paintings: give --art DIR or set {ART_ENV}")
+        rows = [name for name in (PAINTINGS_ROW, *(row.name for row in ROWS if needs_art(row)))
+                if not args.only or name in args.only]
+        what = f"the {rows[0]} row needs" if len(rows) == 1 else f"the rows {', '.join(rows)} need"
+        raise NSTError(f"{what} the paintings: give --art DIR or set {ART_ENV}")
     where = "--art" if args.art else ART_ENV
     if not os.path.isdir(folder):
         raise NSTError(f"{folder} ({where}): no such folder of paintings")
@@ -442,10 +518,12 @@ def run(args):
     rows = [row for row in ROWS if not args.only or row.name in args.only]
     paintings = not args.only or PAINTINGS_ROW in args.only
     inputs = (art_folder(args), painting_presets(args)) if paintings else None  # checked before any run
+    art = art_folder(args) if paintings or any(needs_art(row) for row in rows) else None
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         work = args.work or stack.enter_context(tempfile.TemporaryDirectory(prefix="nst-gallery-"))
-        paths = [make_row(row, args, work) for row in rows]
+        os.makedirs(work, exist_ok=True)
+        paths = [make_row(row, args, work, art) for row in rows]
         paths += make_paintings(args, work, *inputs) if paintings else []
     print(f"{len(rows) + paintings} rows in {time.perf_counter() - start:.0f} s")
     return paths

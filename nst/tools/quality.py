@@ -58,7 +58,8 @@ def score(image, objective_config) -> float:
 
     problem = prepare(objective_config)
     with session() as sess:
-        graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs)
+        graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, problem.config.style_blend,
+                            guides=problem.guides)
         graph.assign_input(image)
         return float(graph.costs()[0])
 

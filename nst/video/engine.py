@@ -28,6 +28,7 @@ from nst.run.config import RunConfig
 from nst.run.consumers import Consumer, History
 from nst.run.inputs import initial_image
 from nst.run.interrupt import stop_on_signals
+from nst.run.masks import folder_masks, g_mask
 from nst.run.loop import Say, claim_folder, follow, session, start_image, start_lines
 from nst.run.problem import Problem, prepare
 from nst.video.io import (
@@ -120,7 +121,11 @@ def prepare_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[
     first = next(frames, None)
     if first is None:
         raise NSTError(f"{video.input}: no frames" + (" in the range asked for" if video.start or video.end else ""))
-    problem = prepare(config, (first[1], "frame 0"))
+    for path in (p for p in config.style_masks if os.path.isdir(p)):  # before prepare makes the folder
+        have, need = len(folder_masks(path)), _count(source, selection)
+        if have < need:
+            raise NSTError(f"{path}: {have} masks for {need} frames: one per frame styled, in name order")
+    problem = prepare(config, (first[1], "frame 0"), frame=0)
     fingerprint = problem.fingerprint()
     if state is not None and state["fingerprint"] not in (None, fingerprint):
         raise NSTError(f"{config.output}: the input video, style images or weights are not those of the run "
@@ -154,6 +159,7 @@ class Frames:
             backward, reliable = flow_pair(self.previous, original)
             warped = warp(self.G[0], backward)[None]
         self.graph.frame.set(self.graph.assign_input, this.C, warped, reliable)
+        _set_masks(self.graph, prepared.problem, frame, n)
         iterations = self.video.first_frame_iterations if n == 0 else config.iterations
         bar.iterations = iterations
         history = History(self.folder, name=frame_name(n, "csv"), fields=HISTORY)
@@ -194,6 +200,7 @@ def run_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[str,
                             f"a frame, temporal weight {video.temporal_weight:g}"))
         with session() as sess:
             graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend,
+                                guides=problem.guides,
                                 temporal_weight=video.temporal_weight)
             loop = Frames(graph, folder, video, state, config.optimizer)
             interrupted = _loop(loop, prepared, FrameBar(_count(prepared.source, prepared.selection), loop.done,
@@ -217,6 +224,14 @@ def _loop(loop, prepared, bar):
             return stop.signum
     finally:
         bar.close()
+
+
+def _set_masks(graph, problem, frame, n):
+    """The masks of frame ``n`` where a style's masks are a folder, one per frame."""
+    config = problem.config
+    for k, guide in enumerate(problem.guides or ()):
+        if guide.per_frame:
+            graph.masks.set(k, g_mask(guide.region, n, frame.shape, problem.C.shape[1:3], config.max_pixels))
 
 
 def _chain(first, rest):

@@ -35,6 +35,7 @@ from nst.run.config import OPTIMIZERS
 from nst.run.consumers import Consumer
 from nst.run.figure import PANELS, figure_bytes, png_bytes
 from nst.run.interrupt import StopRequest
+from nst.run.masks import check_aspect
 from nst.run.loop import run_style_transfer
 from nst.run.outputs import CONTENT_IMAGE, style_image_names
 
@@ -53,7 +54,8 @@ GRADIO_CACHE = ".gradio"  # in the server's output folder: Gradio's copies of up
 MARKDOWN_SIGNS = re.compile(r"([\\`*_\[\]<>~|&#])")  # what could mark up a name inside a line
 NAME_CHARS = 80  # an uploaded file's name is shown whole up to this length
 # Gradio cuts a file's name to fit its row ("g….jpg"); on this page it wraps instead
-PAGE_CSS = "#content-upload .stem, #style-upload .stem {white-space: normal; overflow-wrap: anywhere}"
+PAGE_CSS = ("#content-upload .stem, #style-upload .stem, #mask-upload .stem "
+            "{white-space: normal; overflow-wrap: anywhere}")
 LABELS = {  # a setting's name on the page: what an error message calls it
     "max_side": "size (longer side, px)", "iterations": "iterations", "optimizer": "optimizer",
     "alpha": "content weight α", "beta": "style weight β", "tv_weight": "TV weight",
@@ -143,18 +145,21 @@ def check_upload(path, role, limits):
         raise NSTError(exc.template.replace(path, shown), exc.options) from None
 
 
-def page_config(form, content, style, limits, vgg=None):
-    """The checked RunConfig of a form and its uploads (None: the default image), and the refresh interval.
+def page_config(form, content, style, limits, vgg=None, mask=None):
+    """The checked RunConfig of a form and its uploads (None: the default image; no mask: everywhere), and the
+    refresh interval.
 
     Nothing is written: the run's folder and copies of the uploads come later.
     """
     settings = form_settings(form)
     every = settings.pop("refresh_every")
-    for path, role in ((content, "content"), (style, "style")):
-        if path:
-            check_upload(path, role, limits)
+    pictures = {role: check_upload(path, role, limits) for path, role in
+                ((content, "content"), (style, "style"), (mask, "mask")) if path}
+    if mask:  # here, where its name is the uploaded one
+        content_shape = pictures["content"].shape if content else images.default_content_image()[0].shape
+        check_aspect(f"mask image {os.path.basename(mask)}", pictures["mask"].shape, content_shape, "a content")
     config = presets.config(form["preset"], **settings, content=content, style=(style,) if style else (),
-                            max_pixels=limits.pixels, vgg=vgg, quiet=True)
+                            style_masks=(mask,) if mask else (), max_pixels=limits.pixels, vgg=vgg, quiet=True)
     return config, every
 
 
@@ -176,14 +181,16 @@ def place_run(config, output):
     """``config`` writing into a new run folder under ``output``, its uploads copied in: what the run reads."""
     folder = new_run_folder(output)
     copies = {}
-    for role, path in (("content", config.content), ("style", config.style[0] if config.style else None)):
+    for role, path in (("content", config.content), ("style", config.style[0] if config.style else None),
+                       ("mask", config.style_masks[0] if config.style_masks else None)):
         if path:
             os.makedirs(os.path.join(folder, UPLOADS), exist_ok=True)
             extension = os.path.splitext(path)[1].lower()  # the uploaded name's, if it is an image's
             copies[role] = os.path.join(folder, UPLOADS, role + (extension if extension in UPLOAD_EXTENSIONS else ""))
             shutil.copyfile(path, copies[role])
     return config.replace(output=folder, content=copies.get("content"),
-                          style=(copies["style"],) if "style" in copies else ())
+                          style=(copies["style"],) if "style" in copies else (),
+                          style_masks=(copies["mask"],) if "mask" in copies else ())
 
 
 class Snapshot(NamedTuple):
@@ -318,10 +325,10 @@ class Server:
             return None, error_text(exc)
         return pixels, upload_text(path, role, pixels)
 
-    def run(self, session, content, style, form):
+    def run(self, session, content, style, form, mask=None):
         """Check the form, run, and yield (status, G, curves, downloads, figure) as the run goes."""
         try:
-            config, every = page_config(form, content, style, self.limits, self.vgg)
+            config, every = page_config(form, content, style, self.limits, self.vgg, mask)
             config = place_run(config, self.output)
         except NSTError as exc:
             yield error_text(exc), None, None, None, None
@@ -381,6 +388,8 @@ class Server:
 
 def default_picture(role):
     """What the run takes when nothing is uploaded: the package's own default images."""
+    if role == "mask":
+        return np.full((64, 64, 3), 255, np.uint8)  # white: the style everywhere
     picture = images.default_content_image()[0] if role == "content" else images.default_style_image((256, 256))[0]
     return picture.astype(np.uint8)
 
@@ -528,6 +537,8 @@ def build_page(server):
                                                                    "Hopper)", "content C")
             style, style_message, style_view = upload_column(gr, "style", "style image (empty: a painted swirl)",
                                                              "style S")
+            mask, mask_message, mask_view = upload_column(gr, "mask", "style mask, of the content's aspect (empty: "
+                                                          "everywhere)", "where the style goes (white)")
         with gr.Row():
             fields = form_fields(gr, course)
         with gr.Row():
@@ -546,23 +557,25 @@ def build_page(server):
         fields["preset"].change(one_line(lambda name: [preset_form(name)[k] for k in editable]), fields["preset"],
                                 [fields[k] for k in editable], queue=False, preprocess=False, api_name="preset")
         for upload, view, message, role in ((content, content_view, content_message, "content"),
-                                            (style, style_view, style_message, "style")):
+                                            (style, style_view, style_message, "style"),
+                                            (mask, mask_view, mask_message, "mask")):
             upload.change(lambda path, role=role: server.check_upload(path, role), upload, [view, message],
                           queue=False, api_name=f"check_{role}")
 
         def run(content_file, style_file, preset, max_side, iterations, optimizer, alpha, beta, tv_weight,
-                preserve_colors, refresh_every, request: gr.Request):  # FORM's order; Gradio adds the request
+                preserve_colors, refresh_every, mask_file=None, request: gr.Request = None):
+            # FORM's order, the mask last (an API call may leave it out); Gradio adds the request
             values = (preset, max_side, iterations, optimizer, alpha, beta, tv_weight, preserve_colors, refresh_every)
             yield from server.run(request.session_hash, upload_path(content_file), upload_path(style_file),
-                                  dict(zip(FORM, values)))
+                                  dict(zip(FORM, values)), upload_path(mask_file))
 
         # unprocessed: every value reaches the form's own checks (Gradio's would refuse with a traceback)
-        start.click(run, [content, style, *fields.values()], [status, g_view, curves, downloads, figure],
+        start.click(run, [content, style, *fields.values(), mask], [status, g_view, curves, downloads, figure],
                     concurrency_limit=1, concurrency_id="run", preprocess=False, api_name="run")
 
         def stop_run(request: gr.Request):
             return server.stop(request.session_hash)
 
         stop.click(stop_run, None, status, queue=False, api_name="stop")
-    guard_inputs(page, [(content, "content"), (style, "style")], server.uploads)
+    guard_inputs(page, [(content, "content"), (style, "style"), (mask, "mask")], server.uploads)
     return page
