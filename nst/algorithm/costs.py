@@ -58,7 +58,7 @@ def _gram_FtF(F):
 
 
 @functools.lru_cache(maxsize=None)
-def _gram_op():
+def gram_op():
     """_gram_FtF as an op with its gradient; made on first use, as importing costs.py loads no TensorFlow."""
     return tf.custom_gradient(_gram_FtF)
 
@@ -71,7 +71,7 @@ def gram_of_activations(a: Tensor) -> Tensor:
     (tests/test_costs.py proves both equal to the course's form).
     """
     n_H, n_W, n_C = _dims(a)
-    return _gram_op()(tf.reshape(a, [n_H * n_W, n_C]))
+    return gram_op()(tf.reshape(a, [n_H * n_W, n_C]))
 
 
 def _gram_distance(GS, GG, a_G):

@@ -27,7 +27,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image
 
-from nst.algorithm.costs import _gram_op
+from nst.algorithm.costs import gram_op
 from nst.algorithm.tf1 import Tensor, tf
 from nst.algorithm.styles import normalize_blend, style_grams
 from nst.algorithm.vgg import LAYER_ORDER, apply_vgg, deepest
@@ -106,7 +106,7 @@ def guided_gram(a: Tensor, mask: Optional[MaskNode]) -> Tensor:
     F = tf.reshape(a, [n_H * n_W, n_C])
     if mask is not None:
         F = F * tf.reshape(tf.cast(mask, a.dtype), [n_H * n_W, 1])
-    return _gram_op()(F)
+    return gram_op()(F)
 
 
 def compute_guided_layer_style_cost(target: np.ndarray, a_G: Tensor, mask: Optional[MaskNode]) -> Tensor:
