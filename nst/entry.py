@@ -15,6 +15,7 @@ COMMANDS = {  # name -> (module with main(argv, prog), what it does)
     "download": ("nst.commands.download", "fetch the VGG-19 weights"),
     "gallery": ("nst.tools.gallery", "remake the README's gallery of settings"),
     "bench": ("nst.tools.bench", "seconds per step and peak memory, against its peers (course, TF, PyTorch)"),
+    "bench-tiles": ("nst.tools.tilebench", "peak memory and seconds of a tiled step as the picture grows"),
     "figure": ("nst.run.figure", "the C + S = G picture of a run"),
     "batch": ("nst.batch.command", "many style transfers (content x style, or a CSV) on Ray, here or on a cluster"),
     "bench-batch": ("nst.tools.batchbench", "jobs per hour of nst batch for 1, 2, ... workers on this machine"),

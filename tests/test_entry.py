@@ -18,7 +18,7 @@ def test_version_usage_and_unknown_command():
     assert usage.returncode == 0 and all(f"  {name} " in usage.stdout for name in entry.COMMANDS)
     unknown = run("paint")
     assert unknown.returncode == 2 and unknown.stderr.strip() == (
-        "nst: error: unknown command 'paint': use one of train, download, gallery, bench, figure, batch, "
+        "nst: error: unknown command 'paint': use one of train, download, gallery, bench, bench-tiles, figure, batch, "
         "bench-batch, video, videobench, serve (see nst --help)")
 
 

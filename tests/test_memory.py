@@ -51,3 +51,21 @@ def test_default_size_fits_a_laptop(vgg_shapes):
 def test_too_little_memory_for_anything(vgg_shapes):
     with pytest.raises(NSTError, match="not enough for any image size"):
         memory.check_fits(vgg_shapes, (300, 400), "conv5_1", available=1 * 2**30)
+
+
+def test_auto_tiles_only_where_the_untiled_step_does_not_fit(vgg_shapes):
+    weights = vgg_shapes
+    size, layer, content = (1200, 1600), "conv5_1", (("conv4_2", 1.0),)
+    untiled_peak = memory.estimate_peak_bytes(weights, *size, layer)
+    assert memory.plan_tile(weights, size, layer, content, "auto", untiled_peak / memory.HEADROOM) is None
+    free = untiled_peak / 3
+    tile = memory.plan_tile(weights, size, layer, content, "auto", free / memory.HEADROOM)
+    assert tile % 16 == 0 and tile < 1600
+    assert memory.estimate_tiled_peak_bytes(weights, size, tile, layer, content) <= free
+    assert memory.estimate_tiled_peak_bytes(weights, size, tile + 16, layer, content) > free  # the largest
+    assert memory.plan_tile(weights, size, layer, content, "100", free / memory.HEADROOM) == 96
+    assert memory.plan_tile(weights, size, layer, content, None, 1.0) is None
+    with pytest.raises(NSTError, match="tiles of 1600 px at size 1200x1600 need about"):
+        memory.plan_tile(weights, size, layer, content, "1600", free / memory.HEADROOM)
+    with pytest.raises(NSTError, match="not enough for size 1200x1600 even in tiles of 16 px"):
+        memory.plan_tile(weights, size, layer, content, "auto", 1e9)

@@ -196,3 +196,17 @@ def test_resume_on_a_replaced_video_or_style_is_refused(weights, tmp_path, capsy
     assert_one_line(video.main(["--resume", str(tmp_path / "out.run")]), capsys.readouterr().err,
                     "are not those of the run being resumed", prog="nst video")
     assert (tmp_path / "out.run" / "video_state.npz").read_bytes() == state
+
+
+def test_a_tiled_video_has_the_untiled_costs_frame_after_frame(weights, tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", frames=3, audio=False)
+    histories = []
+    for name, extra in (("plain", []), ("tiled", ["--tile", "16"])):
+        assert video.main([clip, "--output", str(tmp_path / f"{name}.mp4"), *FAST, *extra]) == 0
+        run = tmp_path / f"{name}.run"
+        histories.append(np.concatenate([np.genfromtxt(run / f"frame_{n:05d}.csv", delimiter=",", skip_header=1)[:, 1:5]
+                                         for n in range(3)]))
+    plain, tiled = histories
+    assert plain.shape == tiled.shape == (4 + 3 + 3, 4) and plain[4:, 3].max() > 0  # J_temporal from frame 1
+    # J_temporal starts each frame at 0 (G = the warped frame): there, within 1e-6 of its column's scale
+    assert np.all(np.abs(tiled - plain) <= 1e-5 * np.abs(plain) + 1e-6 * np.abs(plain).max(axis=0))

@@ -10,9 +10,10 @@ from typing import Callable, Optional, Sequence, Tuple
 import numpy as np
 
 from nst.algorithm import images
-from nst.algorithm.graph import CostSettings, StyleTransferGraph, build_graph, new_session
+from nst.algorithm.graph import CostSettings, StyleTransferGraph, new_session
 from nst.algorithm.guides import StyleGuide
 from nst.algorithm.styles import StyleImages
+from nst.algorithm.tiled import make_graph
 from nst.algorithm.vgg import VGGWeights
 
 # How a stage is optimised: (graph, normalised start G, iterations) -> the normalised G reached.
@@ -77,7 +78,6 @@ def _stage(weights, content, styles, start, settings, iterations, run, style_ble
     S = [scaled(s, tuple(max(images.MIN_SIDE, round(side * scale)) for side in s.shape[:2])) for s in styles]
     sess = new_session()
     try:
-        return run(build_graph(sess, weights, C, S, settings, style_blend=style_blend, guides=guides), start,
-                   iterations)
+        return run(make_graph(sess, weights, C, S, settings, style_blend, guides), start, iterations)
     finally:
         sess.close()

@@ -34,7 +34,13 @@ def _dims(a):
 def compute_content_cost(a_C: Tensor, a_G: Tensor) -> Tensor:
     """Eq. (1): squared distance of the content-layer activations, over 4 nH nW nC."""
     n_H, n_W, n_C = _dims(a_G)
-    return tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
+    return content_distance(a_C, a_G, n_H * n_W, n_C)
+
+
+def content_distance(a_C: Tensor, a_G: Tensor, n_positions: int, n_C: int) -> Tensor:
+    """Eq. (1)'s sum of squared differences over 4 nH nW nC, the layer's nH nW given: a tile's share of
+    it sums over the tile's own positions, divided by the whole picture's (nst.algorithm.tiled)."""
+    return tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * n_positions * n_C)
 
 
 def unroll(a: Tensor) -> Tensor:
@@ -75,9 +81,14 @@ def gram_of_activations(a: Tensor) -> Tensor:
 
 
 def _gram_distance(GS, GG, a_G):
-    """Eq. (2)'s sum of squared differences and its normaliser 4 nC^2 (nH nW)^2."""
     n_H, n_W, n_C = _dims(a_G)
-    return tf.reduce_sum(tf.square(GS - GG)) / (4.0 * n_C**2 * (n_H * n_W) ** 2)
+    return gram_distance(GS, GG, n_H * n_W, n_C)
+
+
+def gram_distance(GS: Tensor, GG: Tensor, n_positions: int, n_C: int) -> Tensor:
+    """Eq. (2)'s sum of squared differences and its normaliser 4 nC^2 (nH nW)^2, the layer's nH nW given
+    (a Gram summed over tiles has no activation to read it from)."""
+    return tf.reduce_sum(tf.square(GS - GG)) / (4.0 * n_C**2 * n_positions ** 2)
 
 
 def compute_layer_style_cost(a_S: Tensor, a_G: Tensor) -> Tensor:

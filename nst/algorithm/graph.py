@@ -66,6 +66,7 @@ class CostSettings:
     tv_form: str = "mean"  # which J_tv: a key of nst.algorithm.costs.TV_COSTS
     precision: str = "fp32"  # the network's dtype: "fp32", or "bf16" (the costs stay float32)
     mask_mode: str = "resize"  # how style masks reach each layer: a key of nst.algorithm.guides.MASK_MODES
+    tile: Optional[str] = None  # how J is computed, not what: None untiled, "auto" or px (nst.algorithm.tiled)
 
     def __post_init__(self) -> None:
         if self.tv_form not in TV_COSTS:
@@ -147,7 +148,8 @@ class StyleTransferGraph(NamedTuple):
         return tuple(float(v) for v in self.sess.run([self.J, self.J_content, self.J_style]))
 
 
-def _input_assigner(sess, model):
+def input_assigner(sess: Session, model: Dict[str, Tensor]) -> Callable[[np.ndarray], object]:
+    """callable(image): sets G's input variable by feeding its one assign op (the graph does not grow)."""
     value = tf.placeholder(tf.float32, model["input"].shape, name="input_value")
     assign = model["input"].assign(value)
     return lambda image: sess.run(assign, {value: image})
@@ -199,7 +201,7 @@ def build_graph(sess: Session, weights: VGGWeights, content_image: np.ndarray,
     _, height, width, _ = content_image.shape
     model = build_vgg(weights, height, width, settings.pooling, settings.deepest_with(guides), sess=sess,
                       constant_weights=peer, precision=settings.precision)
-    assign_input = _input_assigner(sess, model)
+    assign_input = input_assigner(sess, model)
 
     assign_input(content_image)
     names = [name for name, _ in content_layers]

@@ -21,8 +21,7 @@ A mask is resized to each layer's feature map by averaging (the paper's simple d
 the ``eroded`` mode, first eroded by the layer's receptive field (each pixel takes the smallest mask
 value in the window a feature there sees), so that a region's features see no pixel outside it.
 """
-import math
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image
@@ -30,7 +29,7 @@ from PIL import Image
 from nst.algorithm.costs import gram_op
 from nst.algorithm.tf1 import Tensor, tf
 from nst.algorithm.styles import normalize_blend, style_grams
-from nst.algorithm.vgg import LAYER_ORDER, apply_vgg, deepest
+from nst.algorithm.vgg import LAYER_ORDER, apply_vgg, deepest, layer_shape, receptive_field  # noqa: F401
 
 MASK_MODES = ("resize", "eroded")
 Layers = Tuple[Tuple[str, float], ...]
@@ -44,26 +43,6 @@ class StyleGuide(NamedTuple):
     layers: Optional[Layers] = None  # (layer, lambda); None: the run's style layers
     region: Optional[str] = None  # what makes styles one region (a video's mask folder); None: the mask's bytes
     per_frame: bool = False  # the mask changes from frame to frame (a video's folder of masks): a variable
-
-
-def receptive_field(layer: str) -> Tuple[int, int]:
-    """(size, stride) in pixels of a position at ``layer``: 3x3 convolutions and 2x2 poolings from the input."""
-    size, stride = 1, 1
-    for name in LAYER_ORDER[: LAYER_ORDER.index(layer) + 1]:
-        if name.startswith("pool"):
-            size, stride = size + stride, stride * 2
-        else:
-            size += 2 * stride
-    return size, stride
-
-
-def layer_shape(size: Sequence[int], layer: str) -> Tuple[int, int]:
-    """(nH, nW) of ``layer`` for an input of ``size``: each 'SAME' pooling before it rounds half up."""
-    height, width = size
-    for name in LAYER_ORDER[: LAYER_ORDER.index(layer) + 1]:
-        if name.startswith("pool"):
-            height, width = math.ceil(height / 2), math.ceil(width / 2)
-    return height, width
 
 
 def _resize(mask: np.ndarray, size: Sequence[int], method) -> np.ndarray:
@@ -122,7 +101,12 @@ def compute_guided_layer_style_cost(target: np.ndarray, a_G: Tensor, mask: Optio
         M = mass(mask)
     else:  # a region empty in one frame costs a constant there, with no gradient
         M = tf.maximum(tf.reduce_sum(tf.square(tf.cast(mask, a_G.dtype))), 1e-30)
-    difference = tf.constant(target, dtype=a_G.dtype) - guided_gram(a_G, mask) / M
+    return guided_distance(target, guided_gram(a_G, mask), M, n_C)
+
+
+def guided_distance(target: np.ndarray, gram: Tensor, M: Union[float, Tensor], n_C: int) -> Tensor:
+    """J^l_r from a region's Gram_m and mass M: sum of (T - Gram_m / M)^2 over 4 nC^2."""
+    difference = tf.constant(target, dtype=gram.dtype) - gram / M
     return tf.reduce_sum(tf.square(difference)) / (4.0 * n_C**2)
 
 
@@ -237,9 +221,11 @@ def source_grams(sess, model: Dict[str, Tensor], style_image: np.ndarray, layer_
 
 def guided_terms(sess, model: Dict[str, Tensor], style_images: Sequence[np.ndarray], guides: Sequence[StyleGuide],
                  layers: Layers, pooling: str = "avg", blend: Optional[Sequence[float]] = None,
-                 mode: str = "resize") -> Tuple[List[Term], Optional[FrameMasks]]:
+                 mode: str = "resize", grams_of: Callable[..., Dict[str, Tuple[np.ndarray, float]]] = source_grams
+                 ) -> Tuple[List[Term], Optional[FrameMasks]]:
     """The terms of J_style for normalised style images with their guides (``layers``: the run's own), and the
-    variables of the masks that change per frame (set to the guides' masks), or None."""
+    variables of the masks that change per frame (set to the guides' masks), or None. ``grams_of`` computes
+    a style's (Gram_s, M_S) as :func:`source_grams` does (a tiled graph's sums them over tiles)."""
     weights = normalize_blend(blend, len(style_images))
     layer_sets = [guide.layers or tuple(layers) for guide in guides]
     size = model["input"].get_shape().as_list()[1:3]
@@ -255,5 +241,5 @@ def guided_terms(sess, model: Dict[str, Tensor], style_images: Sequence[np.ndarr
     grams = []
     for k, (image, guide, names) in enumerate(zip(style_images, guides, layer_sets)):
         source = None if is_everywhere(guide.source_mask) else guide.source_mask
-        grams.append(source_grams(sess, model, image, [n for n, _ in names], pooling, k, source, mode))
+        grams.append(grams_of(sess, model, image, [n for n, _ in names], pooling, k, source, mode))
     return style_terms(layer_sets, weights, region_keys(guides), g_masks, grams), frame_masks

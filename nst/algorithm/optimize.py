@@ -65,10 +65,31 @@ def _step(iteration, costs, seconds, image, optional):
                 extra.get("J_temporal"))
 
 
+def tiled(graph: "StyleTransferGraph") -> bool:
+    """Whether ``graph`` computes J tile by tile (nst.algorithm.tiled): its costs are not nodes to run."""
+    return hasattr(graph, "value_and_gradient")
+
+
 def measure(graph: "StyleTransferGraph", iteration: int, seconds: float = 0.0) -> Step:
     """The :class:`Step` of the G now in the input variable (one session run)."""
-    *costs, image = graph.sess.run(cost_nodes(graph) + [graph.model["input"]])
+    if tiled(graph):
+        costs, image = graph.evaluate()  # type: ignore[attr-defined]
+    else:
+        *costs, image = graph.sess.run(cost_nodes(graph) + [graph.model["input"]])
     return _step(iteration, costs, seconds, image, optional_costs(graph))
+
+
+def updater(graph):
+    """callable() -> (G as the update read it, its costs): one Adam update of ``graph``."""
+    if tiled(graph):
+        return graph.update
+    fetches = [graph.train_step, graph.model["G"]] + cost_nodes(graph)
+
+    def update():
+        # G as the update read it comes with the update's own run: no extra fetch
+        _, before, *costs = graph.sess.run(fetches)
+        return before, costs
+    return update
 
 
 class Adam:
@@ -90,12 +111,10 @@ class Adam:
         graph = self.graph
         if first == 0:
             graph.initialize(start_image)
-        fetches = [graph.train_step, graph.model["G"]] + cost_nodes(graph)
-        optional = optional_costs(graph)
+        update, optional = updater(graph), optional_costs(graph)
         start = time.perf_counter() - elapsed
         for iteration in range(first, iterations):
-            # G as the update read it comes with the update's own run: no extra fetch
-            _, before, *costs = graph.sess.run(fetches)
+            before, costs = update()
             yield _step(iteration, costs, time.perf_counter() - start, before, optional)
         yield measure(graph, iterations, time.perf_counter() - start)
 
@@ -129,15 +148,18 @@ class Adam:
 class Objective:
     """J, its gradient and the recorded costs as a function of the flat float32 image L-BFGS works on."""
 
-    def __init__(self, graph: "StyleTransferGraph", gradient: Tensor) -> None:
+    def __init__(self, graph: "StyleTransferGraph", gradient: Optional[Tensor]) -> None:
         self.graph, self.gradient = graph, gradient
         self.shape = graph.model["input"].shape.as_list()
         self.costs, self.optional = cost_nodes(graph), optional_costs(graph)
         self.evaluations = 0
 
     def __call__(self, x: np.ndarray) -> Tuple[float, np.ndarray, Tuple[float, ...]]:
-        self.graph.assign_input(self.image(x))
-        *costs, grad = self.graph.sess.run(self.costs + [self.gradient])
+        if self.gradient is None:  # tiled
+            costs, grad = self.graph.value_and_gradient(self.image(x))  # type: ignore[attr-defined]
+        else:
+            self.graph.assign_input(self.image(x))
+            *costs, grad = self.graph.sess.run(self.costs + [self.gradient])
         self.evaluations += 1
         return float(costs[0]), grad.ravel(), tuple(float(c) for c in costs)
 
@@ -160,7 +182,8 @@ class LBFGS:
     def __init__(self, graph: "StyleTransferGraph", memory: int = lbfgs.MEMORY,
                  line_search: str = lbfgs.LINE_SEARCHES[0]) -> None:
         self.graph, self.memory, self.line_search = graph, memory, line_search
-        self.gradient = tf.gradients(graph.J, graph.model["input"])[0]  # once: a video runs many frames
+        # once: a video runs many frames; a tiled graph computes it itself
+        self.gradient = None if tiled(graph) else tf.gradients(graph.J, graph.model["input"])[0]
         self.current: Optional[lbfgs.State] = None  # the state of the last step yielded
         self.restored: Optional[Mapping[str, np.ndarray]] = None
 

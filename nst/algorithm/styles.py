@@ -18,7 +18,7 @@ best-known implementation does) gives the same gradient, since
 ``sum_k w_k |Gram_G - T_k|^2 = |Gram_G - sum_k w_k T_k|^2 + const``, with one
 Gram per layer in the graph instead of one per style.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from nst.algorithm.tf1 import Session, Tensor, tf
 from nst.algorithm.vgg import apply_vgg, deepest
 from nst.errors import NSTError
 
+Grams = Dict[str, Tuple[np.ndarray, int]]  # {layer: (Gram, nH nW)} of one style image
 StyleImages = Union[np.ndarray, List[np.ndarray], Tuple[np.ndarray, ...]]  # one style image, or a list of them
 
 
@@ -50,7 +51,7 @@ def normalize_blend(blend: Optional[Sequence[float]], count: int) -> List[float]
 
 
 def style_grams(sess: Session, model: Dict[str, Tensor], style_image: np.ndarray, layer_names: Sequence[str],
-                pooling: str = "avg", index: int = 0) -> Dict[str, Tuple[np.ndarray, int]]:
+                pooling: str = "avg", index: int = 0) -> Grams:
     """{layer: (Gram_S, nH nW)} of one normalised style image, by a forward pass at its own size.
 
     The pass is a branch of the model's own network (:func:`nst.algorithm.vgg.apply_vgg`),
@@ -64,10 +65,14 @@ def style_grams(sess: Session, model: Dict[str, Tensor], style_image: np.ndarray
 
 def gram_targets(sess: Session, model: Dict[str, Tensor], style_images: Sequence[np.ndarray],
                  layer_names: Sequence[str], pooling: str = "avg",
-                 blend: Optional[Sequence[float]] = None) -> Dict[str, np.ndarray]:
-    """{layer: float32 target} on G's scale: the styles' Grams rescaled and blended (module doc)."""
+                 blend: Optional[Sequence[float]] = None, grams_of: Callable[..., Grams] = style_grams
+                 ) -> Dict[str, np.ndarray]:
+    """{layer: float32 target} on G's scale: the styles' Grams rescaled and blended (module doc).
+
+    ``grams_of`` computes each style's Grams (as :func:`style_grams`; a tiled graph's sums them over tiles).
+    """
     weights = normalize_blend(blend, len(style_images))
-    per_style = [style_grams(sess, model, image, layer_names, pooling, k) for k, image in enumerate(style_images)]
+    per_style = [grams_of(sess, model, image, layer_names, pooling, k) for k, image in enumerate(style_images)]
     targets = {}
     for name in layer_names:
         n_G = positions(model[name])

@@ -7,8 +7,9 @@ as ``[height, width, in, out]`` with RGB input, which is already the layout
 ``tf.nn.conv2d`` expects, so they are used as they are.
 """
 import functools
+import math
 import hashlib
-from typing import Dict, Iterable, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -68,6 +69,26 @@ def canonical_layers(pairs: Iterable[Tuple[str, float]]) -> Tuple[Tuple[str, flo
 def deepest(names: Iterable[str]) -> str:
     """The deepest of some layer names, i.e. where building the network can stop."""
     return max((canonical_layer(n) for n in names), key=LAYER_ORDER.index)
+
+
+def receptive_field(layer: str) -> Tuple[int, int]:
+    """(size, stride) in pixels of a position at ``layer``: 3x3 convolutions and 2x2 poolings from the input."""
+    size, stride = 1, 1
+    for name in LAYER_ORDER[: LAYER_ORDER.index(layer) + 1]:
+        if name.startswith("pool"):
+            size, stride = size + stride, stride * 2
+        else:
+            size += 2 * stride
+    return size, stride
+
+
+def layer_shape(size: Sequence[int], layer: str) -> Tuple[int, int]:
+    """(nH, nW) of ``layer`` for an input of ``size``: each 'SAME' pooling before it rounds half up."""
+    height, width = size
+    for name in LAYER_ORDER[: LAYER_ORDER.index(layer) + 1]:
+        if name.startswith("pool"):
+            height, width = math.ceil(height / 2), math.ceil(width / 2)
+    return height, width
 
 
 def _field(struct, name):

@@ -144,6 +144,10 @@ def _add_network(p, helps):
                    "or bf16, bfloat16 convolutions with the costs in float32: 1.8x faster per step on a CPU with "
                    "AVX-512 BF16 (as measured), J within 1 %% of fp32 after 200 steps (see the README); or auto, "
                    "bf16 where the GPU or CPU has it, else fp32")
+    p.add_argument("--tile", metavar="auto|PX", help="compute each step tile by tile, the same J and gradient in "
+                   "bounded memory, for pictures too big for it: auto tiles only where the untiled step would not "
+                   "fit free memory, with the largest tile that fits; a number tiles always with tiles of that "
+                   "side (default: untiled; see docs/tiles.md)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="adam (as the assignment) or lbfgs (as Gatys et "
                    f"al.'s own code) (default: {default('optimizer')})")
     p.add_argument("--lbfgs-memory", type=int, metavar="N", help="curvature pairs L-BFGS keeps "

@@ -87,6 +87,9 @@ class RunConfig:
     max_side: Optional[int] = None  # longer side of G, the content's aspect kept; None: 400
     pooling: str = "avg"
     precision: str = "fp32"  # the network's dtype: fp32 (the paper's), bf16 (faster where the CPU has it), auto
+    # J and its gradient computed tile by tile, the same values in bounded memory: None (untiled), "auto"
+    # (tiles only where the untiled step would not fit free memory) or a tile's side in px, as text
+    tile: Optional[str] = _setting(None, "none")
     optimizer: str = "adam"
     lbfgs_memory: int = lbfgs.MEMORY  # curvature pairs L-BFGS keeps
     line_search: str = lbfgs.LINE_SEARCHES[0]  # L-BFGS's: "wolfe" (as scipy's) or "fixed" (torch's unit steps)
@@ -117,6 +120,8 @@ class RunConfig:
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "levels", tuple(tuple(level) for level in self.levels))
+        if isinstance(self.tile, int) and not isinstance(self.tile, bool):
+            object.__setattr__(self, "tile", str(self.tile))
         for name in ("content_layers", "style_layers"):
             try:
                 object.__setattr__(self, name, canonical_layers(getattr(self, name)))
@@ -139,7 +144,7 @@ class RunConfig:
         """The objective's settings, layer names made canonical (raises for an unknown layer)."""
         return CostSettings(self.content_layers, self.effective_style_layers(), self.alpha, self.beta,
                             self.learning_rate, self.pooling, self.tv_weight, self.tv_form, self.precision,
-                            self.mask_mode)
+                            self.mask_mode, self.tile)
 
     def length(self):
         """What the run does, in words: '150 Adam steps', '1000 L-BFGS iterations' (after those at half size)."""
@@ -166,8 +171,8 @@ class RunConfig:
         preparation, which checks what Python callers give it, then finds it already checked.
         """
         if not self.__dict__.get("_checked"):
-            for check in (_check_counts, _check_weights, _check_choices, _check_layers, _check_sizes, _check_start,
-                          _check_float32):
+            for check in (_check_counts, _check_weights, _check_choices, _check_layers, _check_sizes, _check_tile,
+                          _check_start, _check_float32):
                 check(self)
             object.__setattr__(self, "_checked", True)  # frozen, so it stays valid; replace() makes a new one
         return self
@@ -348,6 +353,11 @@ def _check_layers(c):
         if not pairs:
             raise NSTError("{option}: a style's layers are empty", "style_layers")
         _check_shares("style_layers", [w for _, w in pairs])
+
+
+def _check_tile(c):
+    if c.tile is not None and c.tile != "auto" and not (c.tile.isdigit() and int(c.tile) > 0):
+        raise NSTError(f"{{option}}: {c.tile!r} is not auto or a tile's side in px, e.g. 512", "tile")
 
 
 def _check_sizes(c):

@@ -155,6 +155,29 @@ class ProgressBar(Consumer):
         self.bar.close()
 
 
+class TileBar:
+    """A second bar under the steps' bar for a tiled graph: the tiles of the pass it is in (its ``progress``)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.bar: Optional[tqdm] = None
+        self.quiet = quiet
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            self.bar = tqdm(unit="tile", leave=False, position=1, dynamic_ncols=True)
+        if done == 1:
+            self.bar.reset(total=total)
+            self.bar.set_description_str(f"tiles, {label}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 class TimeEstimate(Consumer):
     """One line, once three steps after the first are done, saying how long the run will take.
 

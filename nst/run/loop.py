@@ -28,7 +28,9 @@ from typing import (
 import numpy as np
 
 from nst.algorithm import colors, images
-from nst.algorithm.graph import build_graph, new_session
+from nst.algorithm import tiles
+from nst.algorithm.graph import new_session
+from nst.algorithm.tiled import make_graph
 from nst.run.masks import mask_files
 from nst.algorithm.optimize import LBFGS, OPTIMIZERS, Step
 from nst.errors import NSTError
@@ -42,6 +44,7 @@ from nst.run.consumers import (
     Pictures,
     ProgressBar,
     TensorBoard,
+    TileBar,
     TimeEstimate,
 )
 from nst.run.inputs import initial_image
@@ -106,9 +109,9 @@ def run_style_transfer(config: RunConfig, checkpoint: Optional[Checkpoint] = Non
         start = start_image(problem, checkpoint, say)
         if folder:
             _write_inputs(folder, problem)
-        with session() as sess:
-            graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend,
-                                guides=problem.guides)
+        with session() as sess, closing(TileBar(config.quiet)) as tiles_bar:
+            graph = make_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend,
+                               problem.guides, tiles_bar, planned=(problem.tile,))
             return _optimise(problem, graph, start, checkpoint, folder, fingerprint, consumers, stop, say)
 
 
@@ -136,7 +139,19 @@ def start_lines(problem: Problem, source: Optional[str] = None, steps: Optional[
     return (f"{source or 'content: ' + inputs.content_name}\nstyle:   {', '.join(inputs.style_names)}\n"
             f"{control_lines(c)}weights: {problem.weights.path}{weights_label(problem.weights.path)}\n"
             f"size:    {problem.C.shape[1]}x{problem.C.shape[2]}, "
-            f"{steps} on {device_name()}{precision_note(c.precision)}")
+            f"{steps} on {device_name()}{precision_note(c.precision)}{tiles_line(problem)}")
+
+
+def tiles_line(problem: Problem) -> str:
+    """The start line of a tiled run: its tiles, and the memory the estimate gives it."""
+    if problem.tile is None:
+        return ""
+    from nst.algorithm import memory
+
+    costs, size = problem.costs, problem.C.shape[1:3]
+    layer = costs.deepest_with(problem.guides)
+    peak = memory.estimate_tiled_peak_bytes(problem.weights, size, problem.tile, layer, costs.content_layers)
+    return f"\ntiles:   {tiles.describe(size, problem.tile, layer)}; about {peak / 2**30:.1f} GiB at most"
 
 
 def control_lines(c: RunConfig) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 
 from nst.algorithm import colors, images, memory
 from nst.algorithm.graph import CostSettings
-from nst.algorithm.vgg import VGGWeights, read_vgg_weights, resolve_weights_path
+from nst.algorithm.vgg import LAYER_ORDER, VGGWeights, read_vgg_weights, resolve_weights_path
 from nst.errors import NSTError
 from nst.algorithm.guides import StyleGuide
 from nst.run.config import RunConfig
@@ -38,6 +38,7 @@ class Problem(NamedTuple):
     vgg_path: str  # the weights file read
     digests: Dict[str, List[str]]  # of the files read, by setting (file_digests)
     guides: Optional[List[StyleGuide]] = None  # the styles' masks and own layers; None: none has any
+    tile: Optional[int] = None  # the tile (px) of G's step at its full size; None: untiled (nst.algorithm.tiled)
 
     def picture(self, image: np.ndarray) -> np.ndarray:
         """uint8 pixels of a normalised G as saved: mean added, clipped, colours as asked."""
@@ -110,11 +111,15 @@ def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None,
     scaled = style_size(size, config.style_scale)
     vgg_path = resolve_weights_path(config.vgg)
     weights = read_vgg_weights(vgg_path)
-    memory.check_fits(weights, size, costs.deepest(), option="size" if config.size else "max_side")
-    try:
-        memory.check_fits(weights, scaled, costs.deepest())
-    except NSTError as exc:
-        raise NSTError(f"{{option}}: {exc.message()}", "style_scale") from None
+    deepest = max([costs.deepest()] + [n for layers in config.style_layer_sets for n, _ in layers],
+                  key=LAYER_ORDER.index)
+    tile = memory.plan_tile(weights, size, deepest, costs.content_layers, costs.tile)
+    if tile is None:  # untiled: G's step and the styles' forward passes each at their whole size
+        memory.check_fits(weights, size, costs.deepest(), option="size" if config.size else "max_side")
+        try:
+            memory.check_fits(weights, scaled, costs.deepest())
+        except NSTError as exc:
+            raise NSTError(f"{{option}}: {exc.message()}", "style_scale") from None
     inputs = read_inputs(config, pictures, size, scaled)
     guides = style_guides(config, pictures[0].shape, [s.shape for s in pictures[1]] or [scaled], size, scaled,
                           frame)
@@ -124,4 +129,5 @@ def prepare(config: RunConfig, content: Optional[Tuple[np.ndarray, str]] = None,
     mean = weights.mean_pixel
     C = images.reshape_and_normalize_image(inputs.content, mean)
     S = [images.reshape_and_normalize_image(s, mean) for s in inputs.styles]
-    return Problem(config, weights, inputs, C, S, costs, vgg_path, file_digests(pictures, weights, guides), guides)
+    return Problem(config, weights, inputs, C, S, costs, vgg_path, file_digests(pictures, weights, guides), guides,
+                   tile)

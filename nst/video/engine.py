@@ -16,6 +16,7 @@ it, a stop loses at most the frame being optimised) and preview.gif (input |
 output, side by side).
 """
 import os
+from contextlib import closing
 import time
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
@@ -25,7 +26,7 @@ from nst.algorithm import images
 from nst.algorithm.optimize import OPTIMIZERS, Step
 from nst.errors import NSTError
 from nst.run.config import RunConfig
-from nst.run.consumers import Consumer, History
+from nst.run.consumers import Consumer, History, TileBar
 from nst.run.inputs import initial_image
 from nst.run.interrupt import stop_on_signals
 from nst.run.masks import folder_masks, g_mask
@@ -187,7 +188,7 @@ def run_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[str,
         import nst.video.flow  # noqa: F401
     except ImportError:
         raise NSTError("nst video needs OpenCV for the optical flow: pip install 'nst[video]'") from None
-    from nst.algorithm.graph import build_graph
+    from nst.algorithm.tiled import make_graph
 
     prepared = prepare_video(config, video, state)
     problem = prepared.problem
@@ -198,10 +199,9 @@ def run_video(config: RunConfig, video: VideoSettings, state: Optional[Dict[str,
                                      f"{prepared.source.times[-1]:.4g} s)",
                             f"{video.first_frame_iterations} then {config.iterations} {config.optimizer} steps "
                             f"a frame, temporal weight {video.temporal_weight:g}"))
-        with session() as sess:
-            graph = build_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend,
-                                guides=problem.guides,
-                                temporal_weight=video.temporal_weight)
+        with session() as sess, closing(TileBar(config.quiet)) as tiles_bar:
+            graph = make_graph(sess, problem.weights, problem.C, problem.S, problem.costs, config.style_blend,
+                               problem.guides, tiles_bar, video.temporal_weight, planned=(problem.tile,))
             loop = Frames(graph, folder, video, state, config.optimizer)
             interrupted = _loop(loop, prepared, FrameBar(_count(prepared.source, prepared.selection), loop.done,
                                                          config.quiet))
