@@ -125,13 +125,64 @@ def build_parser(prog=PROG):
                    "fastest is shown)")
     p.add_argument("--vgg", metavar="PATH", help="VGG-19 .mat (default: as nst train finds it)")
     p.add_argument("--json", metavar="FILE", help="also write the rows there")
+    p.add_argument("--figure", nargs=2, metavar=("RESULT", "OUT"), help="instead: draw RESULT (a tiled run's "
+                   "picture, made with --tile) downscaled with its tiles' edges and two 1:1 crops into OUT")
     p.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     return p
+
+
+def figure(result_path, out, tile, side=600):
+    """The docs' picture of a tiled result: crop a at the face, crop b where the tiles' cores meet."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from nst.algorithm import tiles
+    from nst.algorithm.images import load_image
+
+    if os.path.exists(out) and os.path.samefile(out, result_path):
+        raise NSTError(f"{out}: is the result itself; give another file to draw into")
+    picture = np.clip(load_image(result_path), 0, 255).astype(np.uint8)
+    H, W = picture.shape[:2]
+    grid = tiles.grid((H, W), tiles.aligned(tile, "conv5_1"), tiles.halo("conv5_1"))
+    rows = sorted({t.core[0] for t in grid} - {0})
+    columns = sorted({t.core[1] for t in grid} - {0})
+    if not rows or not columns:
+        raise NSTError(f"{result_path}: {W}x{H} px is one tile of {tile} px: no edges to show")
+    side = min(side, H, W)
+    inside = lambda x, y: (min(max(x, 0), W - side), min(max(y, 0), H - side))  # noqa: E731
+    crops = {"a": inside(int(W * 0.36), int(H * 0.18)), "b": inside(columns[0] - side // 2, rows[0] - side // 2)}
+    fig = Figure(figsize=(14, 5.4))
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [W / H, 1, 1]})
+    axes[0].imshow(picture[::4, ::4])
+    for x in columns:
+        axes[0].axvline(x / 4, color="w", ls="--", lw=0.8)
+    for y in rows:
+        axes[0].axhline(y / 4, color="w", ls="--", lw=0.8)
+    axes[0].set_title(f"{W}x{H}, every 4th pixel (dashed: the tiles' edges)", fontsize=9)
+    for axis, (name, (x, y)) in zip(axes[1:], crops.items()):
+        axes[0].add_patch(_box(x / 4, y / 4, side / 4))
+        axes[0].text(x / 4 + 3, y / 4 + 14, name, color="w", fontsize=11, weight="bold")
+        axis.imshow(np.asarray(picture[y:y + side, x:x + side]))
+        axis.set_title(f"{name}: {side}x{side} px at 1:1" + (", centred where the tiles meet" if name == "b" else ""),
+                       fontsize=9)
+    for axis in axes:
+        axis.axis("off")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100, pil_kwargs={"quality": 88})
+
+
+def _box(x, y, side):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x, y), side, side, fill=False, color="w", lw=1.5)
 
 
 def main(argv=None, prog=PROG):
     args = build_parser(prog).parse_args(argv)
     try:
+        if args.figure:
+            figure(*args.figure, args.tile)
+            return 0
         from nst.algorithm.vgg import resolve_weights_path
 
         vgg = resolve_weights_path(args.vgg)
