@@ -27,8 +27,7 @@ from typing import (
 
 import numpy as np
 
-from nst.algorithm import colors, images
-from nst.algorithm import tiles
+from nst.algorithm import colors, images, memory, tiles
 from nst.algorithm.graph import new_session
 from nst.algorithm.tiled import make_graph
 from nst.run.masks import mask_files
@@ -146,8 +145,6 @@ def tiles_line(problem: Problem) -> str:
     """The start line of a tiled run: its tiles, and the memory the estimate gives it."""
     if problem.tile is None:
         return ""
-    from nst.algorithm import memory
-
     costs, size = problem.costs, problem.C.shape[1:3]
     layer = costs.deepest_with(problem.guides)
     peak = memory.estimate_tiled_peak_bytes(problem.weights, size, problem.tile, layer, costs.content_layers)
